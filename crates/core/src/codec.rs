@@ -1,0 +1,270 @@
+//! The single-table layout: key builders and entity ↔ item mapping, shared by every adapter.
+//!
+//! | item            | pk                 | sk                     | gsi1pk                | gsi1sk                 |
+//! |-----------------|--------------------|------------------------|-----------------------|------------------------|
+//! | tenant          | `TENANT#t`         | `META`                 |                       |                        |
+//! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS`    | `created_at#key`       |
+//! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
+//! | session         | `SESSION#s`        | `META`                 | `TENANT#t#SESSIONS`   | `created_at#s`         |
+//! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
+//! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
+//!
+//! Everything a session's public view needs lives in its own partition, so one Query reads it.
+
+use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
+use crate::domain::secrets::SecretHash;
+use crate::domain::session::{SessionRecord, StepRecord};
+use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
+use crate::domain::workflow::WorkflowRecord;
+use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, PK, SK, TTL};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+const META: &str = "META";
+
+/// Key builders: the only place that knows the key layout.
+pub mod keys {
+    use super::*;
+
+    pub fn tenant(tenant: &TenantId) -> Key {
+        Key::new(format!("TENANT#{tenant}"), META)
+    }
+
+    pub fn api_key(hash: &SecretHash) -> Key {
+        Key::new(format!("APIKEY#{}", hash.as_str()), META)
+    }
+
+    pub fn tenant_partition(tenant: &TenantId) -> String {
+        format!("TENANT#{tenant}")
+    }
+
+    pub fn workflow_version(tenant: &TenantId, workflow: &WorkflowId, version: u32) -> Key {
+        Key::new(tenant_partition(tenant), format!("{}{version:06}", workflow_versions_prefix(workflow)))
+    }
+
+    /// Sort-key prefix of every version of one workflow; versions sort numerically.
+    pub fn workflow_versions_prefix(workflow: &WorkflowId) -> String {
+        format!("WORKFLOW#{workflow}#V#")
+    }
+
+    pub fn session_partition(session: &SessionId) -> String {
+        format!("SESSION#{session}")
+    }
+
+    pub fn session(session: &SessionId) -> Key {
+        Key::new(session_partition(session), META)
+    }
+
+    pub fn step(session: &SessionId, step: &StepId) -> Key {
+        Key::new(session_partition(session), format!("STEP#{step}"))
+    }
+
+    pub fn token(hash: &SecretHash) -> Key {
+        Key::new(format!("TOKEN#{}", hash.as_str()), "TOKEN")
+    }
+
+    /// GSI1 partition listing a tenant's sessions by creation time.
+    pub fn tenant_sessions_index(tenant: &TenantId) -> String {
+        format!("TENANT#{tenant}#SESSIONS")
+    }
+}
+
+/// Maps a token hash to the session it opens. Carries a TTL so the store can drop it once dead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub session_id: SessionId,
+    pub expires_at: i64,
+}
+
+/// Failures to map between items and entities: always a bug or corrupted data.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot map item {key}: {source}")]
+pub struct CodecError {
+    key: String,
+    #[source]
+    source: serde_dynamo::Error,
+}
+
+impl From<CodecError> for crate::error::Error {
+    fn from(error: CodecError) -> Self {
+        crate::error::Error::Unexpected(error.into())
+    }
+}
+
+fn encode<T: Serialize>(key: &Key, entity: &T) -> Result<Item, CodecError> {
+    let mut item: Item = serde_dynamo::to_item(entity)
+        .map_err(|source| CodecError { key: format!("{}/{}", key.pk, key.sk), source })?;
+    item.insert(PK.into(), AttributeValue::S(key.pk.clone()));
+    item.insert(SK.into(), AttributeValue::S(key.sk.clone()));
+    Ok(item)
+}
+
+fn with_index(mut item: Item, pk: String, sk: String) -> Item {
+    item.insert(GSI1PK.into(), AttributeValue::S(pk));
+    item.insert(GSI1SK.into(), AttributeValue::S(sk));
+    item
+}
+
+/// Reads an entity back from its item (key attributes are ignored).
+pub fn decode<T: DeserializeOwned>(item: Item) -> Result<T, CodecError> {
+    let key = match (item.get(PK), item.get(SK)) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => format!("{pk}/{sk}"),
+        _ => "<no key>".into(),
+    };
+    serde_dynamo::from_item(item).map_err(|source| CodecError { key, source })
+}
+
+pub fn tenant_item(tenant: &TenantRecord) -> Result<Item, CodecError> {
+    encode(&keys::tenant(&tenant.tenant_id), tenant)
+}
+
+pub fn api_key_item(key: &ApiKeyRecord) -> Result<Item, CodecError> {
+    let item = encode(&keys::api_key(&key.secret_hash), key)?;
+    Ok(with_index(
+        item,
+        format!("TENANT#{}#APIKEYS", key.tenant_id),
+        format!("{}#{}", key.created_at.rfc3339(), key.key_id),
+    ))
+}
+
+pub fn workflow_item(workflow: &WorkflowRecord) -> Result<Item, CodecError> {
+    encode(&keys::workflow_version(&workflow.tenant_id, &workflow.workflow_id, workflow.version), workflow)
+}
+
+pub fn session_item(session: &SessionRecord) -> Result<Item, CodecError> {
+    let item = encode(&keys::session(&session.session_id), session)?;
+    Ok(with_index(
+        item,
+        keys::tenant_sessions_index(&session.tenant_id),
+        format!("{}#{}", session.created_at.rfc3339(), session.session_id),
+    ))
+}
+
+pub fn token_item(hash: &SecretHash, token: &TokenRecord) -> Result<Item, CodecError> {
+    let mut item = encode(&keys::token(hash), token)?;
+    item.insert(TTL.into(), AttributeValue::N(token.expires_at.to_string()));
+    Ok(item)
+}
+
+pub fn step_item(session: &SessionId, step: &StepRecord) -> Result<Item, CodecError> {
+    encode(&keys::step(session, &step.step_id), step)
+}
+
+/// Every item of one session partition, sorted out by kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionItems {
+    pub session: SessionRecord,
+    pub steps: Vec<StepRecord>,
+}
+
+impl SessionItems {
+    /// Sorts the items of a session partition by their sort-key prefix. `None` when the partition
+    /// has no session item.
+    pub fn from_items(items: Vec<Item>) -> Result<Option<Self>, CodecError> {
+        let mut session = None;
+        let mut steps = Vec::new();
+        for item in items {
+            let sk = match item.get(SK) {
+                Some(AttributeValue::S(sk)) => sk.clone(),
+                _ => continue,
+            };
+            if sk == META {
+                session = Some(decode::<SessionRecord>(item)?);
+            } else if sk.starts_with("STEP#") {
+                steps.push(decode::<StepRecord>(item)?);
+            }
+        }
+        Ok(session.map(|session| Self { session, steps }))
+    }
+
+    pub fn step(&self, step: &StepId) -> Option<&StepRecord> {
+        self.steps.iter().find(|s| &s.step_id == step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::secrets::{AccessToken, Mode};
+    use crate::domain::session::{SessionStatus, StepStatus};
+    use crate::domain::time::Timestamp;
+    use crate::domain::workflow::WorkflowDefinition;
+
+    fn session() -> SessionRecord {
+        let workflow: WorkflowDefinition = serde_json::from_value(serde_json::json!({
+            "name": "KYC",
+            "steps": [{"step_id": "info", "name": "Info", "type": "form_fill",
+                       "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]
+        }))
+        .unwrap();
+        let now = Timestamp::from_unix(1_700_000_000).unwrap();
+        SessionRecord {
+            session_id: SessionId::mint(),
+            tenant_id: TenantId::mint(),
+            mode: Mode::Test,
+            workflow_id: WorkflowId::mint(),
+            workflow_version: 1,
+            workflow: workflow.validate().unwrap(),
+            status: SessionStatus::Active,
+            version: 1,
+            token_hash: AccessToken::mint().hash(),
+            expires_at: now.unix() + 60,
+            created_at: now,
+            updated_at: now,
+            external_reference: Some("cus_1".into()),
+            metadata: Some(serde_json::json!({"plan": "gold", "seats": 3}).as_object().unwrap().clone()),
+        }
+    }
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let tenant = TenantId::parse("ten_abc").unwrap();
+        let workflow = WorkflowId::parse("wf_x").unwrap();
+        assert_eq!(keys::tenant(&tenant), Key::new("TENANT#ten_abc", "META"));
+        assert_eq!(
+            keys::workflow_version(&tenant, &workflow, 12),
+            Key::new("TENANT#ten_abc", "WORKFLOW#wf_x#V#000012")
+        );
+        let session = SessionId::parse("660e8400-e29b-41d4-a716-446655440001").unwrap();
+        assert_eq!(keys::session(&session), Key::new("SESSION#660e8400-e29b-41d4-a716-446655440001", "META"));
+        assert_eq!(keys::step(&session, &StepId::parse("info").unwrap()).sk, "STEP#info");
+    }
+
+    #[test]
+    fn a_session_round_trips_and_is_indexed_by_tenant_and_creation_time() {
+        let record = session();
+        let item = session_item(&record).unwrap();
+        assert_eq!(
+            item.get(GSI1PK),
+            Some(&AttributeValue::S(format!("TENANT#{}#SESSIONS", record.tenant_id)))
+        );
+        assert_eq!(item.get("version"), Some(&AttributeValue::N("1".into())));
+        let parsed = SessionItems::from_items(vec![item]).unwrap().unwrap();
+        assert_eq!(parsed.session, record);
+    }
+
+    #[test]
+    fn a_token_item_carries_its_ttl_and_no_raw_token() {
+        let token = AccessToken::mint();
+        let item = token_item(&token.hash(), &TokenRecord { session_id: SessionId::mint(), expires_at: 42 })
+            .unwrap();
+        assert_eq!(item.get(TTL), Some(&AttributeValue::N("42".into())));
+        assert!(!serde_json::to_string(&item).unwrap().contains(&token.expose()));
+    }
+
+    #[test]
+    fn step_items_are_grouped_with_their_session() {
+        let record = session();
+        let step = StepRecord {
+            step_id: StepId::parse("info").unwrap(),
+            status: StepStatus::Completed,
+            started_at: None,
+            completed_at: Some(record.created_at),
+            form_data: None,
+        };
+        let items = vec![step_item(&record.session_id, &step).unwrap(), session_item(&record).unwrap()];
+        let parsed = SessionItems::from_items(items).unwrap().unwrap();
+        assert_eq!(parsed.steps, vec![step]);
+        assert!(SessionItems::from_items(vec![]).unwrap().is_none());
+    }
+}

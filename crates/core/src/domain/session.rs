@@ -1,0 +1,295 @@
+//! Sessions: one end user's walk through a pinned workflow version, and the state machine that
+//! governs it.
+//!
+//! ```text
+//!                 steps done (review_required)          approve / reject
+//!   active ─────────────────────────────────► manual_review ─────────────► approved | rejected
+//!     │  └──────── steps done (no review) ──► completed ──► processing ──► manual_review | approved | rejected
+//!     │                                          │   ▲
+//!     │                corrections requested     │   │ corrections resolved (per correction_resolution)
+//!     │          (from manual_review/completed)  ▼   │
+//!     │                                  awaiting_client_correction ──► manual_review
+//!     ├──► expired   (time passes while active or awaiting_client_correction)
+//!     └──► canceled  (tenant cancels any non-final session)
+//! ```
+
+use super::ids::{SessionId, StepId, TenantId, WorkflowId};
+use super::secrets::{Mode, SecretHash};
+use super::time::Timestamp;
+use super::workflow::{CorrectionResolution, WorkflowDefinition};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Where a session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionStatus {
+    /// The end user is working through the steps.
+    Active,
+    /// A reviewer asked the end user to fix some steps.
+    AwaitingClientCorrection,
+    /// Waiting for a reviewer's decision.
+    ManualReview,
+    /// Automatic checks are running.
+    Processing,
+    /// Every step is done and no review is pending.
+    Completed,
+    Approved,
+    Rejected,
+    /// The end user did not finish in time.
+    Expired,
+    /// The tenant called it off.
+    Canceled,
+}
+
+/// Something that moves a session from one status to another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The end user completed the last required step.
+    StepsFinished {
+        review_required: bool,
+    },
+    /// A reviewer asked for corrections.
+    CorrectionsRequested,
+    /// The end user fixed the last open correction.
+    CorrectionsResolved(CorrectionResolution),
+    /// Automatic processing started.
+    ProcessingStarted,
+    /// Automatic processing finished and wants a human decision.
+    ProcessingNeedsReview,
+    Approve,
+    Reject,
+    /// The session's time ran out.
+    Expire,
+    Cancel,
+}
+
+/// A transition the state machine does not allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a session that is {from} cannot take '{event:?}'")]
+pub struct IllegalTransition {
+    pub from: SessionStatus,
+    pub event: SessionEvent,
+}
+
+impl SessionStatus {
+    /// The one transition function of the session state machine.
+    pub fn on(self, event: SessionEvent) -> Result<SessionStatus, IllegalTransition> {
+        use SessionEvent as E;
+        use SessionStatus as S;
+        let next = match (self, event) {
+            (S::Active, E::StepsFinished { review_required: true }) => S::ManualReview,
+            (S::Active, E::StepsFinished { review_required: false }) => S::Completed,
+            (S::ManualReview | S::Completed, E::CorrectionsRequested) => S::AwaitingClientCorrection,
+            (S::AwaitingClientCorrection, E::CorrectionsResolved(mode)) => match mode {
+                CorrectionResolution::ManualReview => S::ManualReview,
+                CorrectionResolution::AutoProcess | CorrectionResolution::Completed => S::Completed,
+            },
+            (S::Completed, E::ProcessingStarted) => S::Processing,
+            (S::Processing, E::ProcessingNeedsReview) => S::ManualReview,
+            (S::ManualReview | S::Completed | S::Processing, E::Approve) => S::Approved,
+            (S::ManualReview | S::Completed | S::Processing, E::Reject) => S::Rejected,
+            (S::Active | S::AwaitingClientCorrection, E::Expire) => S::Expired,
+            (s, E::Cancel) if !s.is_final() => S::Canceled,
+            (from, event) => return Err(IllegalTransition { from, event }),
+        };
+        Ok(next)
+    }
+
+    /// No event leaves a final status.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Approved | Self::Rejected | Self::Expired | Self::Canceled)
+    }
+
+    /// Whether the end user can still change the session.
+    pub fn accepts_end_user_input(self) -> bool {
+        matches!(self, Self::Active | Self::AwaitingClientCorrection)
+    }
+
+    /// Whether the session's public link still answers at all.
+    pub fn is_publicly_visible(self) -> bool {
+        !matches!(self, Self::Expired | Self::Canceled)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::AwaitingClientCorrection => "awaiting_client_correction",
+            Self::ManualReview => "manual_review",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where one step of a session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Pending,
+    InProgress,
+    Completed,
+    NeedsCorrection,
+}
+
+/// The stored session (its `META` item), including the workflow snapshot it pins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub session_id: SessionId,
+    pub tenant_id: TenantId,
+    pub mode: Mode,
+    pub workflow_id: WorkflowId,
+    pub workflow_version: u32,
+    pub workflow: WorkflowDefinition,
+    pub status: SessionStatus,
+    /// Optimistic-locking counter: every change writes `version + 1` on condition of `version`.
+    pub version: u64,
+    /// Hash of the one access token that currently opens this session.
+    pub token_hash: SecretHash,
+    /// Unix seconds after which the public link stops working.
+    pub expires_at: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl SessionRecord {
+    /// The status as of `now`: a live session whose time ran out reads as `expired` even before a
+    /// sweeper persists it.
+    pub fn status_at(&self, now: Timestamp) -> SessionStatus {
+        if self.status.accepts_end_user_input() && now.unix() >= self.expires_at {
+            SessionStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+/// The stored progress of one step (`STEP#…` item). Steps without an item are pending.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub step_id: StepId,
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SessionEvent as E;
+    use super::SessionStatus as S;
+    use super::*;
+
+    const ALL: [S; 9] = [
+        S::Active,
+        S::AwaitingClientCorrection,
+        S::ManualReview,
+        S::Processing,
+        S::Completed,
+        S::Approved,
+        S::Rejected,
+        S::Expired,
+        S::Canceled,
+    ];
+
+    const EVENTS: [E; 12] = [
+        E::StepsFinished { review_required: true },
+        E::StepsFinished { review_required: false },
+        E::CorrectionsRequested,
+        E::CorrectionsResolved(CorrectionResolution::ManualReview),
+        E::CorrectionsResolved(CorrectionResolution::AutoProcess),
+        E::CorrectionsResolved(CorrectionResolution::Completed),
+        E::ProcessingStarted,
+        E::ProcessingNeedsReview,
+        E::Approve,
+        E::Reject,
+        E::Expire,
+        E::Cancel,
+    ];
+
+    /// The whole transition table: every (status, event) pair not listed here must be refused.
+    fn allowed() -> Vec<(S, E, S)> {
+        vec![
+            (S::Active, E::StepsFinished { review_required: true }, S::ManualReview),
+            (S::Active, E::StepsFinished { review_required: false }, S::Completed),
+            (S::ManualReview, E::CorrectionsRequested, S::AwaitingClientCorrection),
+            (S::Completed, E::CorrectionsRequested, S::AwaitingClientCorrection),
+            (
+                S::AwaitingClientCorrection,
+                E::CorrectionsResolved(CorrectionResolution::ManualReview),
+                S::ManualReview,
+            ),
+            (
+                S::AwaitingClientCorrection,
+                E::CorrectionsResolved(CorrectionResolution::AutoProcess),
+                S::Completed,
+            ),
+            (
+                S::AwaitingClientCorrection,
+                E::CorrectionsResolved(CorrectionResolution::Completed),
+                S::Completed,
+            ),
+            (S::Completed, E::ProcessingStarted, S::Processing),
+            (S::Processing, E::ProcessingNeedsReview, S::ManualReview),
+            (S::ManualReview, E::Approve, S::Approved),
+            (S::Completed, E::Approve, S::Approved),
+            (S::Processing, E::Approve, S::Approved),
+            (S::ManualReview, E::Reject, S::Rejected),
+            (S::Completed, E::Reject, S::Rejected),
+            (S::Processing, E::Reject, S::Rejected),
+            (S::Active, E::Expire, S::Expired),
+            (S::AwaitingClientCorrection, E::Expire, S::Expired),
+            (S::Active, E::Cancel, S::Canceled),
+            (S::AwaitingClientCorrection, E::Cancel, S::Canceled),
+            (S::ManualReview, E::Cancel, S::Canceled),
+            (S::Processing, E::Cancel, S::Canceled),
+            (S::Completed, E::Cancel, S::Canceled),
+        ]
+    }
+
+    #[test]
+    fn every_listed_transition_is_allowed_and_every_other_is_refused() {
+        let table = allowed();
+        for from in ALL {
+            for event in EVENTS {
+                let expected = table.iter().find(|(f, e, _)| *f == from && *e == event).map(|(_, _, to)| *to);
+                match (from.on(event), expected) {
+                    (Ok(to), Some(want)) => assert_eq!(to, want, "{from} + {event:?}"),
+                    (Err(err), None) => assert_eq!(err, IllegalTransition { from, event }),
+                    (got, want) => panic!("{from} + {event:?}: got {got:?}, want {want:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn final_statuses_take_no_event() {
+        for from in ALL.into_iter().filter(|s| s.is_final()) {
+            assert!(EVENTS.iter().all(|e| from.on(*e).is_err()), "{from}");
+        }
+    }
+
+    #[test]
+    fn statuses_render_as_the_contract_spells_them() {
+        for status in ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), serde_json::json!(status.as_str()));
+        }
+    }
+}

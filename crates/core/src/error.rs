@@ -1,0 +1,61 @@
+//! The one semantic error of the core layer, mapped to HTTP exactly once by the HTTP crate.
+
+use crate::ports::table::StoreError;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The thing does not exist, or the caller may not know that it does.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed or breaks a rule; the message is safe to show to the client.
+    #[error("{0}")]
+    Validation(String),
+    /// The request lost a race or clashes with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The operation is not allowed in the current state.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Missing or invalid credentials.
+    #[error("Invalid or missing API key")]
+    Unauthorized,
+    /// A failure that is not the client's fault; the cause is logged, never sent.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// Result with the core [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::NotFound(message.into())
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::Validation(message.into())
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::Forbidden(message.into())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::ConditionFailed { .. } => {
+                Error::conflict("The resource was changed by another request; reload and retry")
+            }
+            StoreError::Invalid(message) => {
+                Error::Unexpected(anyhow::anyhow!("store request rejected: {message}"))
+            }
+            StoreError::Backend(cause) => Error::Unexpected(cause.context("store backend failed")),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Sessions: creation by a tenant, and opening by an end user's access token.
+
+use super::{Services, MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS};
+use crate::codec::{self, keys, SessionItems, TokenRecord};
+use crate::domain::ids::{SessionId, WorkflowId};
+use crate::domain::secrets::AccessToken;
+use crate::domain::session::{SessionRecord, SessionStatus, StepRecord};
+use crate::domain::tenant::TenantPrincipal;
+use crate::error::{Error, Result};
+use crate::ports::table::{Condition, Query, WriteOp};
+use serde::{Deserialize, Serialize};
+
+/// The message of every public lookup that fails, whatever the reason.
+pub const SESSION_NOT_FOUND: &str = "Session not found or expired";
+const MAX_EXTERNAL_REFERENCE: usize = 256;
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// A tenant's request for a new session.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateSession {
+    pub workflow_id: WorkflowId,
+    #[serde(default)]
+    pub workflow_version: Option<u32>,
+    #[serde(default)]
+    pub external_reference: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub expires_in_seconds: Option<i64>,
+}
+
+/// A new session with the token that opens it (shown once).
+#[derive(Debug)]
+pub struct CreatedSession {
+    pub session: SessionRecord,
+    pub access_token: AccessToken,
+    pub public_url: String,
+}
+
+/// Everything the tenant may see of a session.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantSessionView {
+    pub session_id: SessionId,
+    pub status: SessionStatus,
+    pub mode: crate::domain::secrets::Mode,
+    pub workflow_id: WorkflowId,
+    pub workflow_version: u32,
+    pub workflow_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub steps: Vec<StepRecord>,
+    pub expires_at: i64,
+    pub created_at: crate::domain::time::Timestamp,
+    pub updated_at: crate::domain::time::Timestamp,
+}
+
+impl Services {
+    /// Creates a session on a pinned workflow version and mints its access token.
+    pub async fn create_session(
+        &self,
+        caller: &TenantPrincipal,
+        request: CreateSession,
+    ) -> Result<CreatedSession> {
+        let ttl = request.expires_in_seconds.unwrap_or(self.settings.default_session_ttl_seconds);
+        if !(MIN_SESSION_TTL_SECONDS..=MAX_SESSION_TTL_SECONDS).contains(&ttl) {
+            return Err(Error::validation(format!(
+                "expires_in_seconds must be between {MIN_SESSION_TTL_SECONDS} and {MAX_SESSION_TTL_SECONDS}"
+            )));
+        }
+        if let Some(reference) = &request.external_reference {
+            if reference.is_empty() || reference.chars().count() > MAX_EXTERNAL_REFERENCE {
+                return Err(Error::validation(format!(
+                    "external_reference must be 1 to {MAX_EXTERNAL_REFERENCE} characters"
+                )));
+            }
+        }
+        if let Some(metadata) = &request.metadata {
+            if serde_json::to_vec(metadata).map(|v| v.len()).unwrap_or(usize::MAX) > MAX_METADATA_BYTES {
+                return Err(Error::validation("metadata must be at most 8 KB of JSON"));
+            }
+        }
+        let workflow =
+            self.workflow(&caller.tenant_id, &request.workflow_id, request.workflow_version).await?;
+        let now = self.now();
+        let token = AccessToken::mint();
+        let session = SessionRecord {
+            session_id: SessionId::mint(),
+            tenant_id: caller.tenant_id.clone(),
+            mode: caller.mode,
+            workflow_id: workflow.workflow_id,
+            workflow_version: workflow.version,
+            workflow: workflow.definition,
+            status: SessionStatus::Active,
+            version: 1,
+            token_hash: token.hash(),
+            expires_at: now.unix() + ttl,
+            created_at: now,
+            updated_at: now,
+            external_reference: request.external_reference,
+            metadata: request.metadata,
+        };
+        let token_record = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
+        self.table
+            .transact(vec![
+                WriteOp::Put { item: codec::session_item(&session)?, condition: Condition::ItemAbsent },
+                WriteOp::Put {
+                    item: codec::token_item(&session.token_hash, &token_record)?,
+                    condition: Condition::ItemAbsent,
+                },
+            ])
+            .await?;
+        let public_url = self.public_url(&token.expose());
+        Ok(CreatedSession { session, access_token: token, public_url })
+    }
+
+    /// The tenant's full view of one of its own sessions. Another tenant's session is "not found".
+    pub async fn tenant_session(
+        &self,
+        caller: &TenantPrincipal,
+        session_id: &str,
+    ) -> Result<TenantSessionView> {
+        let not_found = || Error::not_found("Session not found");
+        let session_id = SessionId::parse(session_id).ok_or_else(not_found)?;
+        let items = self.load_session(&session_id).await?.ok_or_else(not_found)?;
+        if items.session.tenant_id != caller.tenant_id {
+            return Err(not_found());
+        }
+        let status = items.session.status_at(self.now());
+        let SessionItems { session, steps } = items;
+        Ok(TenantSessionView {
+            session_id: session.session_id,
+            status,
+            mode: session.mode,
+            workflow_id: session.workflow_id,
+            workflow_version: session.workflow_version,
+            workflow_name: session.workflow.name,
+            external_reference: session.external_reference,
+            metadata: session.metadata,
+            steps,
+            expires_at: session.expires_at,
+            created_at: session.created_at,
+            updated_at: session.updated_at,
+        })
+    }
+
+    /// Opens a session by its access token: one Query on a warm cache, a GetItem and a Query cold.
+    ///
+    /// Unknown, malformed, revoked and expired tokens all fail the same way, so the answer tells
+    /// an attacker nothing.
+    pub(crate) async fn open_session(&self, token: &str) -> Result<SessionItems> {
+        let not_found = || Error::not_found(SESSION_NOT_FOUND);
+        let hash = AccessToken::parse(token).ok_or_else(not_found)?.hash();
+        let session_id = match self.tokens.get(&hash) {
+            Some(id) => id,
+            None => {
+                let item = self.table.get(&keys::token(&hash)).await?.ok_or_else(not_found)?;
+                let record: TokenRecord = codec::decode(item)?;
+                record.session_id
+            }
+        };
+        let items = self.load_session(&session_id).await?;
+        let Some(items) = items.filter(|items| items.session.token_hash == hash) else {
+            self.tokens.forget(&hash);
+            return Err(not_found());
+        };
+        if !items.session.status_at(self.now()).is_publicly_visible() {
+            return Err(not_found());
+        }
+        self.tokens.insert(hash, session_id);
+        Ok(items)
+    }
+
+    /// Reads a whole session partition in one Query.
+    async fn load_session(&self, session_id: &SessionId) -> Result<Option<SessionItems>> {
+        let page = self.table.query(Query::partition(keys::session_partition(session_id))).await?;
+        Ok(SessionItems::from_items(page.items)?)
+    }
+}

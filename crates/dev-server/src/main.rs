@@ -1,0 +1,49 @@
+//! Local dev server: every route group at its real path, on the embedded SQLite store, with a
+//! seeded demo tenant. Started by `make dev`.
+
+mod seed;
+
+use kyc_http::{app, routes, AppState};
+use kyc_runtime::{init_logging, services, Config};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    init_logging(config.log_format);
+    let services = services(&config)?;
+    let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
+    let routes = routes::sessions::router().merge(routes::tenant::router());
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
+    print_banner(&demo);
+    axum::serve(listener, app(routes, AppState::new(services)))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await?;
+    Ok(())
+}
+
+fn print_banner(demo: &seed::Demo) {
+    let seed::Demo { base_url, api_key, workflow_id, session_id, access_token, .. } = demo;
+    println!(
+        r#"
+KYC backend running at {base_url}   (Ctrl-C stops it; demo data in .dev/demo.json)
+
+  API key (test mode)  {api_key}
+  Workflow             {workflow_id}
+  Session              {session_id}
+  Public URL           {base_url}/public/sessions/{access_token}
+
+Try it:
+  curl -s {base_url}/public/sessions/{access_token}
+  curl -s {base_url}/public/sessions/{access_token}/workflow
+  curl -s {base_url}/v1/sessions/{session_id} -H "Authorization: Bearer {api_key}"
+  curl -s -X POST {base_url}/v1/sessions -H "Authorization: Bearer {api_key}" \
+       -H "Content-Type: application/json" -d '{{"workflow_id":"{workflow_id}"}}'
+"#
+    );
+}

@@ -1,0 +1,82 @@
+//! The error half of the envelope, and the single mapping from core errors to HTTP.
+
+use crate::observe;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kyc_core::Error;
+use serde::Serialize;
+
+/// An error answer: status, stable code, and a message safe to show.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound(message) => Self::not_found(message),
+            Error::Validation(message) => Self::validation(message),
+            Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
+            Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
+            Error::Unexpected(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "unexpected failure");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "Internal server error")
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    status: &'static str,
+    error: Detail<'a>,
+    meta: Meta,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct Meta {
+    request_id: String,
+    timestamp: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let meta = Meta { request_id: observe::current_request_id(), timestamp: observe::now_rfc3339() };
+        let body = Body { status: "error", error: Detail { code: self.code, message: &self.message }, meta };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Fallback for paths no route matches.
+pub async fn route_not_found() -> ApiError {
+    ApiError::not_found("Route not found")
+}
+
+/// Fallback for a known path called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Method not allowed on this route")
+}

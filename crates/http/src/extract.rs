@@ -1,0 +1,68 @@
+//! Extractors whose rejections answer in the envelope instead of axum's plain text.
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use kyc_core::domain::tenant::TenantPrincipal;
+use serde::de::DeserializeOwned;
+
+/// A JSON body; malformed or mistyped bodies are a 400 `VALIDATION_ERROR` naming the problem.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::validation("Content-Type must be application/json"))
+            }
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "Request body is too large",
+            )),
+            Err(rejection) => {
+                Err(ApiError::validation(format!("Invalid JSON body: {}", rejection.body_text())))
+            }
+        }
+    }
+}
+
+/// A query string; bad parameters are a 400 `VALIDATION_ERROR`.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection: QueryRejection| {
+                ApiError::validation(format!("Invalid query string: {}", rejection.body_text()))
+            })
+    }
+}
+
+/// The tenant calling the tenant API, from `Authorization: Bearer sk_…`.
+pub struct Tenant(pub TenantPrincipal);
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(kyc_core::Error::Unauthorized)?;
+        Ok(Self(state.services.authenticate(presented.trim()).await?))
+    }
+}

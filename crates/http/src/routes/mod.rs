@@ -1,0 +1,4 @@
+//! One router per route group; each maps to one Lambda function.
+
+pub mod sessions;
+pub mod tenant;

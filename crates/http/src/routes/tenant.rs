@@ -1,0 +1,127 @@
+//! The tenant API (`/v1/…`), authorized by an API key.
+
+use crate::envelope::{created, ok, Success};
+use crate::error::ApiError;
+use crate::extract::{Json, Query, Tenant};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use kyc_core::domain::ids::{SessionId, WorkflowId};
+use kyc_core::domain::time::Timestamp;
+use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
+use kyc_core::services::{CreateSession, TenantSessionView};
+use serde::{Deserialize, Serialize};
+
+/// Workflows and sessions of the calling tenant.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/workflows", post(create_workflow))
+        .route("/v1/workflows/{workflow_id}", get(get_workflow))
+        .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions/{session_id}", get(get_session))
+}
+
+#[derive(Serialize)]
+struct WorkflowCreated {
+    workflow_id: WorkflowId,
+    version: u32,
+    created_at: Timestamp,
+}
+
+impl From<WorkflowRecord> for WorkflowCreated {
+    fn from(record: WorkflowRecord) -> Self {
+        Self { workflow_id: record.workflow_id, version: record.version, created_at: record.created_at }
+    }
+}
+
+#[derive(Serialize)]
+struct WorkflowView {
+    workflow_id: WorkflowId,
+    version: u32,
+    created_at: Timestamp,
+    #[serde(flatten)]
+    definition: WorkflowDefinition,
+}
+
+#[derive(Deserialize)]
+struct VersionQuery {
+    version: Option<u32>,
+}
+
+fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
+    WorkflowId::parse(text).ok_or_else(|| ApiError::not_found("Workflow not found"))
+}
+
+async fn create_workflow(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(definition): Json<WorkflowDefinition>,
+) -> Result<Success<WorkflowCreated>, ApiError> {
+    Ok(created(state.services.create_workflow(&caller, definition).await?.into()))
+}
+
+async fn create_workflow_version(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(definition): Json<WorkflowDefinition>,
+) -> Result<Success<WorkflowCreated>, ApiError> {
+    let id = workflow_id(&id)?;
+    Ok(created(state.services.create_workflow_version(&caller, &id, definition).await?.into()))
+}
+
+async fn get_workflow(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Query(query): Query<VersionQuery>,
+) -> Result<Success<WorkflowView>, ApiError> {
+    let id = workflow_id(&id)?;
+    let record = state.services.workflow(&caller.tenant_id, &id, query.version).await?;
+    Ok(ok(WorkflowView {
+        workflow_id: record.workflow_id,
+        version: record.version,
+        created_at: record.created_at,
+        definition: record.definition,
+    }))
+}
+
+#[derive(Serialize)]
+struct SessionCreated {
+    session_id: SessionId,
+    access_token: String,
+    public_url: String,
+    status: kyc_core::domain::session::SessionStatus,
+    workflow_id: WorkflowId,
+    workflow_version: u32,
+    expires_at: i64,
+    created_at: Timestamp,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(request): Json<CreateSession>,
+) -> Result<Success<SessionCreated>, ApiError> {
+    let new = state.services.create_session(&caller, request).await?;
+    Ok(created(SessionCreated {
+        session_id: new.session.session_id,
+        access_token: new.access_token.expose(),
+        public_url: new.public_url,
+        status: new.session.status,
+        workflow_id: new.session.workflow_id,
+        workflow_version: new.session.workflow_version,
+        expires_at: new.session.expires_at,
+        created_at: new.session.created_at,
+    }))
+}
+
+async fn get_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<TenantSessionView>, ApiError> {
+    Ok(ok(state.services.tenant_session(&caller, &id).await?))
+}

@@ -1,0 +1,99 @@
+//! Shared test support for the KYC backend.
+//!
+//! - [`table_conformance`] and [`table_conformance_tests!`]: one suite of tests every
+//!   [`Table`](kyc_core::ports::Table) adapter must pass (SQLite now, DynamoDB later).
+//! - [`CountingTable`]: a `Table` wrapper that counts round trips, to pin down how many requests a
+//!   service makes.
+//! - [`ManualClock`]: a [`Clock`](kyc_core::ports::Clock) that only moves when told to.
+
+#![warn(missing_docs)]
+
+pub use counting::{CountingTable, RoundTrips};
+pub use manual_clock::ManualClock;
+
+/// Expands to the whole [`table_conformance`] suite as `#[tokio::test]`s.
+///
+/// `$make` is an async expression (an `async { .. }` block or a call to an `async fn`) that
+/// evaluates to an `Arc<dyn Table>`, or to anything that coerces to one. It is evaluated once per
+/// test and must yield a fresh, empty table each time.
+///
+/// The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features) among its
+/// (dev-)dependencies, because `#[tokio::test]` refers to it.
+///
+/// ```ignore
+/// kyc_testkit::table_conformance_tests!(async { Arc::new(MyTable::new_empty().await) });
+/// ```
+#[macro_export]
+macro_rules! table_conformance_tests {
+    (@tests $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let table: ::std::sync::Arc<dyn $crate::table_conformance::Table> = $make.await;
+                $crate::table_conformance::$name(table).await;
+            }
+        )+
+    };
+    ($make:expr $(,)?) => {
+        $crate::table_conformance_tests! { @tests $make;
+            a_missing_item_reads_as_none,
+            a_put_item_reads_back_with_every_attribute_type,
+            a_put_replaces_the_whole_item,
+            a_put_without_string_key_attributes_is_invalid,
+            the_ttl_attribute_round_trips,
+            a_put_with_item_absent_succeeds_when_the_item_is_missing,
+            a_put_with_item_absent_fails_when_the_item_exists,
+            a_put_with_item_exists_fails_when_the_item_is_missing,
+            a_put_with_item_exists_succeeds_when_the_item_exists,
+            a_put_with_version_is_succeeds_on_the_matching_version,
+            a_put_with_version_is_fails_on_another_version_and_leaves_the_item_unchanged,
+            a_put_with_version_is_fails_when_the_item_or_its_version_is_missing,
+            a_put_with_attr_equals_succeeds_when_the_attribute_matches,
+            a_put_with_attr_equals_fails_on_another_value_type_or_a_missing_attribute,
+            an_update_sets_removes_and_adds_attributes,
+            an_update_creates_a_missing_item_with_its_key,
+            an_update_with_item_exists_does_not_create_a_missing_item,
+            an_update_with_item_absent_fails_when_the_item_exists,
+            an_update_with_version_is_applies_on_the_matching_version,
+            an_update_with_version_is_fails_on_another_version_and_changes_nothing,
+            an_update_with_attr_equals_applies_only_when_the_attribute_matches,
+            an_update_that_changes_a_key_attribute_is_invalid,
+            a_delete_removes_the_item,
+            a_delete_of_a_missing_item_succeeds_without_a_condition,
+            a_delete_with_item_exists_fails_when_the_item_is_missing,
+            a_delete_with_version_is_keeps_the_item_on_another_version,
+            a_delete_with_attr_equals_deletes_only_when_the_attribute_matches,
+            a_transaction_applies_puts_updates_and_deletes_together,
+            a_transaction_with_one_failing_condition_writes_nothing_and_names_the_op,
+            a_transaction_names_the_first_failing_op_when_several_fail,
+            a_transaction_check_action_writes_nothing_but_gates_the_others,
+            a_transaction_of_100_actions_succeeds,
+            a_transaction_of_more_than_100_actions_is_invalid_and_writes_nothing,
+            a_transaction_acting_twice_on_one_key_is_invalid_and_writes_nothing,
+            an_empty_transaction_is_invalid,
+            a_query_returns_only_its_partition_in_ascending_sort_key_order,
+            a_descending_query_returns_the_partition_in_reverse_sort_key_order,
+            a_query_with_a_sort_key_prefix_returns_only_matching_items,
+            a_query_of_an_empty_partition_returns_nothing_and_no_cursor,
+            a_query_without_a_limit_returns_every_item_and_no_cursor,
+            a_limited_query_pages_through_every_item_exactly_once,
+            a_limited_descending_query_pages_through_every_item_exactly_once,
+            a_limited_prefix_query_pages_within_the_prefix,
+            a_malformed_cursor_is_invalid,
+            a_gsi1_query_returns_its_partition_in_gsi1sk_order_with_a_prefix,
+            a_limited_gsi1_query_pages_through_every_item_exactly_once,
+            items_without_both_gsi1_keys_are_absent_from_the_index,
+            changing_or_removing_gsi1_keys_moves_the_item_in_the_index,
+            racing_version_is_puts_let_exactly_one_writer_win,
+            racing_version_is_updates_let_exactly_one_writer_win,
+            racing_item_absent_puts_let_exactly_one_writer_win,
+            concurrent_adds_lose_no_increment,
+        }
+    };
+}
+
+pub mod table_conformance;
+
+mod counting;
+
+mod manual_clock;

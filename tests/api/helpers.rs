@@ -1,0 +1,178 @@
+//! `TestApp`: the full HTTP app on a fresh SQLite store, a manual clock and a round-trip
+//! counter, with typed helpers for the calls tests make again and again.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use kyc_core::domain::secrets::Mode;
+use kyc_core::services::{Services, Settings};
+use kyc_http::{app, routes, AppState};
+use kyc_local::SqliteTable;
+use kyc_testkit::{CountingTable, ManualClock};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub const BASE_URL: &str = "https://kyc.test";
+
+pub struct TestApp {
+    router: Router,
+    pub services: Arc<Services>,
+    pub table: Arc<CountingTable>,
+    pub clock: Arc<ManualClock>,
+    pub dir: TempDir,
+    /// A `sk_test_` key of the default tenant.
+    pub api_key: String,
+}
+
+/// An HTTP answer: status, parsed JSON body, and headers of interest.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub request_id_header: Option<String>,
+}
+
+impl Reply {
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// Asserts an error answer in the envelope with this status, code and message.
+    pub fn assert_error(&self, status: StatusCode, code: &str, message: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["status"], "error", "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        assert_eq!(self.body["error"]["message"], message, "body: {}", self.body);
+    }
+
+    /// Asserts an error answer whose message contains `fragment`.
+    pub fn assert_error_containing(&self, status: StatusCode, code: &str, fragment: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        let message = self.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(fragment), "message {message:?} lacks {fragment:?}");
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
+        let table = Arc::new(CountingTable::new(Arc::new(sqlite)));
+        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+        let settings =
+            Settings { public_base_url: BASE_URL.into(), default_session_ttl_seconds: 7 * 24 * 3600 };
+        let state = AppState::new(Services::new(table.clone(), clock.clone(), settings));
+        let services = state.services.clone();
+        let routes = routes::sessions::router().merge(routes::tenant::router());
+        let mut app =
+            Self { router: app(routes, state), services, table, clock, dir, api_key: String::new() };
+        app.api_key = app.new_tenant_key(Mode::Test).await;
+        app
+    }
+
+    /// Creates another tenant (through the same service the admin CLI uses) and returns its key.
+    pub async fn new_tenant_key(&self, mode: Mode) -> String {
+        let tenant = self.services.create_tenant("Tenant").await.expect("tenant");
+        let key = self.services.create_api_key(&tenant.tenant_id, mode).await.expect("key");
+        key.secret.expose().to_owned()
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("infallible router");
+        let status = response.status();
+        let request_id_header =
+            response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!("response is not JSON: {:?}", String::from_utf8_lossy(&bytes));
+        });
+        Reply { status, body, request_id_header }
+    }
+
+    pub async fn call(&self, method: Method, uri: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(key) = key {
+            builder = builder.header("authorization", format!("Bearer {key}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.call(Method::GET, uri, None, None).await
+    }
+
+    pub async fn tenant_get(&self, uri: &str) -> Reply {
+        self.call(Method::GET, uri, Some(&self.api_key.clone()), None).await
+    }
+
+    pub async fn tenant_post(&self, uri: &str, body: Value) -> Reply {
+        self.call(Method::POST, uri, Some(&self.api_key.clone()), Some(body)).await
+    }
+
+    /// Creates a workflow for the default tenant and returns its id.
+    pub async fn create_workflow(&self, definition: Value) -> String {
+        let reply = self.tenant_post("/v1/workflows", definition).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.data()["workflow_id"].as_str().expect("workflow_id").to_owned()
+    }
+
+    /// Creates a session on `workflow_id` and returns `(session_id, access_token)`.
+    pub async fn create_session(&self, workflow_id: &str) -> (String, String) {
+        let reply = self.tenant_post("/v1/sessions", json!({ "workflow_id": workflow_id })).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let data = reply.data();
+        (data["session_id"].as_str().unwrap().to_owned(), data["access_token"].as_str().unwrap().to_owned())
+    }
+
+    /// A session on the basic three-step workflow of the public contract.
+    pub async fn basic_session(&self) -> (String, String) {
+        let workflow = self.create_workflow(basic_workflow()).await;
+        self.create_session(&workflow).await
+    }
+
+    /// Every byte the store has written to disk, for "is this secret stored anywhere" checks.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(self.dir.path()).expect("dir").flatten() {
+            all.extend(std::fs::read(entry.path()).unwrap_or_default());
+        }
+        all
+    }
+}
+
+/// The contract's "Basic KYC" workflow.
+pub fn basic_workflow() -> Value {
+    json!({
+        "name": "Basic KYC",
+        "description": "Standard KYC onboarding workflow",
+        "completion_redirect_url": "https://example.com/kyc-complete",
+        "branding": {
+            "logo_url": "https://example.com/logo.png",
+            "primary_color": "#10B981",
+            "secondary_color": "#064E3B",
+            "background_color": "#FFFFFF",
+            "text_color": "#1F2937",
+            "accent_color": "#34D399"
+        },
+        "steps": [
+            {"step_id": "step_1", "name": "ID Document", "type": "document_upload",
+             "document_requirements": [{"document_type": "id", "label": "Government ID", "required": true, "allow_multiple": false}]},
+            {"step_id": "step_2", "name": "Liveness", "type": "liveness", "liveness_config": {"min_confidence": 90}},
+            {"step_id": "step_3", "name": "Personal Information", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true},
+                {"field_id": "date_of_birth", "name": "Date of Birth", "type": "date", "required": true},
+                {"field_id": "email", "name": "Email", "type": "email", "required": true}
+            ]}
+        ]
+    })
+}

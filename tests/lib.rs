@@ -1,0 +1,1 @@
+//! End-to-end API tests live in `api/`; this library is intentionally empty.
