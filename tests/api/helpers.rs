@@ -176,3 +176,103 @@ pub fn basic_workflow() -> Value {
         ]
     })
 }
+
+impl TestApp {
+    pub async fn public_post(&self, uri: &str, body: Value) -> Reply {
+        self.call(Method::POST, uri, None, Some(body)).await
+    }
+
+    /// `POST /public/sessions/{token}/step/{step}/complete`.
+    pub async fn complete_step(&self, token: &str, step: &str, body: Value) -> Reply {
+        self.public_post(&format!("/public/sessions/{token}/step/{step}/complete"), body).await
+    }
+
+    /// Public session state (`data` only), asserting success.
+    pub async fn state(&self, token: &str) -> Value {
+        let reply = self.get(&format!("/public/sessions/{token}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["data"].clone()
+    }
+
+    /// Tenant view of a session (`data` only), asserting success.
+    pub async fn tenant_view(&self, session_id: &str) -> Value {
+        let reply = self.tenant_get(&format!("/v1/sessions/{session_id}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["data"].clone()
+    }
+
+    /// Stores a document for a step directly in the table (the upload flow has its own tests).
+    pub async fn insert_document(
+        &self,
+        session_id: &str,
+        step: &str,
+        document_type: &str,
+        confirmed: bool,
+    ) -> String {
+        use kyc_core::domain::document::{DocId, DocumentRecord, DocumentStatus};
+        use kyc_core::domain::ids::{DocumentType, SessionId, StepId};
+        use kyc_core::domain::time::Timestamp;
+        let session = SessionId::parse(session_id).unwrap();
+        let now = Timestamp::from_datetime(kyc_core::ports::Clock::now(self.clock.as_ref()));
+        let record = DocumentRecord {
+            doc_id: DocId::mint(),
+            step_id: StepId::parse(step).unwrap(),
+            document_type: DocumentType::parse(document_type).unwrap(),
+            file_name: "passport.jpg".into(),
+            mime_type: "image/jpeg".into(),
+            status: if confirmed { DocumentStatus::Confirmed } else { DocumentStatus::Pending },
+            object_key: format!("t/{session_id}/x.jpg"),
+            created_at: now,
+            uploaded_at: confirmed.then_some(now),
+            size_bytes: Some(1234),
+            sha256: None,
+        };
+        let item = kyc_core::codec::document_item(&session, &record).unwrap();
+        kyc_core::ports::Table::put(self.table.as_ref(), item, kyc_core::ports::table::Condition::ItemAbsent)
+            .await
+            .unwrap();
+        record.doc_id.to_string()
+    }
+
+    /// The outbox event types written for a session, oldest first.
+    pub async fn outbox(&self, session_id: &str) -> Vec<String> {
+        let session = kyc_core::domain::ids::SessionId::parse(session_id).unwrap();
+        let query =
+            kyc_core::ports::table::Query::partition(kyc_core::codec::keys::session_log_partition(&session))
+                .prefix("EVENT#");
+        let page = kyc_core::ports::Table::query(self.table.as_ref(), query).await.unwrap();
+        page.items
+            .into_iter()
+            .map(|item| match item.get("type") {
+                Some(kyc_core::ports::table::AttributeValue::S(t)) => t.clone(),
+                other => panic!("event without type: {other:?}"),
+            })
+            .collect()
+    }
+}
+
+/// Two form steps (`about`, `contact`) covering every field type, plus an optional note step.
+pub fn form_workflow() -> Value {
+    json!({
+        "name": "Forms",
+        "steps": [
+            {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
+                {"field_id": "bio", "name": "Bio", "type": "textarea"},
+                {"field_id": "income", "name": "Income", "type": "number"},
+                {"field_id": "date_of_birth", "name": "Birth date", "type": "date", "required": true},
+                {"field_id": "plan", "name": "Plan", "type": "select", "options": ["basic", "pro"]},
+                {"field_id": "tags", "name": "Tags", "type": "multiselect", "options": ["a", "b"]},
+                {"field_id": "terms", "name": "Terms", "type": "checkbox"},
+                {"field_id": "country", "name": "Country", "type": "country"}
+            ]},
+            {"step_id": "note", "name": "Anything else?", "type": "form_fill", "required": false, "custom_fields": [
+                {"field_id": "note", "name": "Note", "type": "textarea"}
+            ]},
+            {"step_id": "contact", "name": "Contact", "type": "form_fill", "custom_fields": [
+                {"field_id": "email", "name": "Email", "type": "email", "required": true},
+                {"field_id": "phone", "name": "Phone", "type": "phone"}
+            ]}
+        ]
+    })
+}

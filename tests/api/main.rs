@@ -2,6 +2,8 @@
 
 mod envelope;
 mod helpers;
+mod logs;
 mod public_reads;
 mod round_trips;
+mod steps;
 mod tenant_api;

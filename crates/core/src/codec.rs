@@ -7,10 +7,19 @@
 //! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
 //! | session         | `SESSION#s`        | `META`                 | `TENANT#t#SESSIONS`   | `created_at#s`         |
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
+//! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
+//! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
+//! | audit entry     | `SESSION#s#LOG`    | `AUDIT#ms#rand`        |                       |                        |
+//! | outbox event    | `SESSION#s#LOG`    | `EVENT#ms#rand`        |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
 //!
-//! Everything a session's public view needs lives in its own partition, so one Query reads it.
+//! Everything a session's public view needs lives in its own partition, so one Query reads it;
+//! the audit trail and outbox live in a sibling partition so that Query stays small however long
+//! a session's history grows.
 
+use crate::domain::correction::{CorrectionId, CorrectionRecord};
+use crate::domain::document::{DocId, DocumentRecord};
+use crate::domain::history::{AuditEntry, OutboxEvent};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
 use crate::domain::secrets::SecretHash;
 use crate::domain::session::{SessionRecord, StepRecord};
@@ -57,6 +66,19 @@ pub mod keys {
 
     pub fn step(session: &SessionId, step: &StepId) -> Key {
         Key::new(session_partition(session), format!("STEP#{step}"))
+    }
+
+    pub fn document(session: &SessionId, doc: &DocId) -> Key {
+        Key::new(session_partition(session), format!("DOC#{doc}"))
+    }
+
+    pub fn correction(session: &SessionId, correction: &CorrectionId) -> Key {
+        Key::new(session_partition(session), format!("CORR#{correction}"))
+    }
+
+    /// Partition of a session's audit trail and outbox.
+    pub fn session_log_partition(session: &SessionId) -> String {
+        format!("SESSION#{session}#LOG")
     }
 
     pub fn token(hash: &SecretHash) -> Key {
@@ -150,11 +172,41 @@ pub fn step_item(session: &SessionId, step: &StepRecord) -> Result<Item, CodecEr
     encode(&keys::step(session, &step.step_id), step)
 }
 
+pub fn document_item(session: &SessionId, document: &DocumentRecord) -> Result<Item, CodecError> {
+    encode(&keys::document(session, &document.doc_id), document)
+}
+
+pub fn correction_item(session: &SessionId, correction: &CorrectionRecord) -> Result<Item, CodecError> {
+    encode(&keys::correction(session, &correction.id), correction)
+}
+
+/// Sort key of a log entry: time-ordered, unique (`ms` since the epoch plus a random suffix).
+fn log_sort_key(kind: &str, at_millis: i128, unique: &str) -> String {
+    format!("{kind}#{at_millis:015}#{unique}")
+}
+
+pub fn audit_item(session: &SessionId, at_millis: i128, entry: &AuditEntry) -> Result<Item, CodecError> {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let key = Key::new(keys::session_log_partition(session), log_sort_key("AUDIT", at_millis, &unique[..12]));
+    encode(&key, entry)
+}
+
+/// An outbox event; `seq` orders the events one change emits.
+pub fn event_item(at_millis: i128, seq: usize, event: &OutboxEvent) -> Result<Item, CodecError> {
+    let key = Key::new(
+        keys::session_log_partition(&event.session_id),
+        log_sort_key("EVENT", at_millis, &format!("{seq:02}#{}", event.event_id)),
+    );
+    encode(&key, event)
+}
+
 /// Every item of one session partition, sorted out by kind.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionItems {
     pub session: SessionRecord,
     pub steps: Vec<StepRecord>,
+    pub documents: Vec<DocumentRecord>,
+    pub corrections: Vec<CorrectionRecord>,
 }
 
 impl SessionItems {
@@ -162,7 +214,7 @@ impl SessionItems {
     /// has no session item.
     pub fn from_items(items: Vec<Item>) -> Result<Option<Self>, CodecError> {
         let mut session = None;
-        let mut steps = Vec::new();
+        let (mut steps, mut documents, mut corrections) = (Vec::new(), Vec::new(), Vec::new());
         for item in items {
             let sk = match item.get(SK) {
                 Some(AttributeValue::S(sk)) => sk.clone(),
@@ -172,13 +224,29 @@ impl SessionItems {
                 session = Some(decode::<SessionRecord>(item)?);
             } else if sk.starts_with("STEP#") {
                 steps.push(decode::<StepRecord>(item)?);
+            } else if sk.starts_with("DOC#") {
+                documents.push(decode::<DocumentRecord>(item)?);
+            } else if sk.starts_with("CORR#") {
+                corrections.push(decode::<CorrectionRecord>(item)?);
             }
         }
-        Ok(session.map(|session| Self { session, steps }))
+        corrections.sort_by_key(|c: &CorrectionRecord| c.created_at);
+        documents.sort_by_key(|d: &DocumentRecord| d.created_at);
+        Ok(session.map(|session| Self { session, steps, documents, corrections }))
     }
 
     pub fn step(&self, step: &StepId) -> Option<&StepRecord> {
         self.steps.iter().find(|s| &s.step_id == step)
+    }
+
+    /// Whether `doc_id` names a confirmed document of this session.
+    pub fn has_confirmed_document(&self, doc_id: &str) -> bool {
+        self.documents.iter().any(|d| d.doc_id.as_str() == doc_id && d.is_confirmed())
+    }
+
+    /// Open corrections of one step.
+    pub fn open_corrections<'a>(&'a self, step: &'a StepId) -> impl Iterator<Item = &'a CorrectionRecord> {
+        self.corrections.iter().filter(move |c| c.is_open() && &c.step_id == step)
     }
 }
 
@@ -265,6 +333,7 @@ mod tests {
         let items = vec![step_item(&record.session_id, &step).unwrap(), session_item(&record).unwrap()];
         let parsed = SessionItems::from_items(items).unwrap().unwrap();
         assert_eq!(parsed.steps, vec![step]);
+        assert!(parsed.documents.is_empty() && parsed.corrections.is_empty());
         assert!(SessionItems::from_items(vec![]).unwrap().is_none());
     }
 }

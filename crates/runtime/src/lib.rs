@@ -6,7 +6,7 @@ mod lambda;
 mod logging;
 
 pub use config::Config;
-pub use lambda::serve_lambda;
+pub use lambda::{serve_lambda, with_api_gateway_request_id};
 /// The error type of a function's `main`.
 pub use lambda_http::Error;
 pub use logging::init_logging;

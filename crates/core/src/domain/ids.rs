@@ -5,10 +5,11 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use uuid::Uuid;
 
+/// Defines a server-minted id type with a prefix and a random body.
 macro_rules! minted_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -18,7 +19,7 @@ macro_rules! minted_id {
 
             /// Mints a fresh random id.
             pub fn mint() -> Self {
-                Self(format!("{}{}", $prefix, Uuid::new_v4().simple()))
+                Self(format!("{}{}", $prefix, ::uuid::Uuid::new_v4().simple()))
             }
 
             /// Parses an id, checking its prefix and body.
@@ -46,13 +47,15 @@ macro_rules! minted_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
     };
 }
+
+pub(crate) use minted_id;
 
 minted_id!(
     /// A tenant: one customer of the platform.

@@ -1,7 +1,10 @@
 //! The domain model: checked types, no I/O.
 
+pub mod correction;
 pub mod countries;
+pub mod document;
 pub mod form;
+pub mod history;
 pub mod ids;
 pub mod secrets;
 pub mod session;

@@ -140,6 +140,8 @@ pub enum StepStatus {
     InProgress,
     Completed,
     NeedsCorrection,
+    /// The step's `conditional_logic` does not hold; computed on read, never stored.
+    Skipped,
 }
 
 /// The stored session (its `META` item), including the workflow snapshot it pins.

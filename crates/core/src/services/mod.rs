@@ -1,14 +1,21 @@
 //! Use cases, written against the ports. One `Services` value is built per process and shared by
 //! every request (it holds the store handle and the warm token cache).
 
+mod changes;
+mod progress;
 mod public_view;
+mod review;
 mod sessions;
+mod steps;
 mod tenants;
 mod token_cache;
 mod workflows;
 
-pub use public_view::{PublicSessionState, PublicStep, PublicWorkflow};
-pub use sessions::{CreateSession, CreatedSession, TenantSessionView};
+pub use changes::CONCURRENT_CHANGE;
+pub use public_view::{PublicCorrection, PublicDocument, PublicSessionState, PublicStep, PublicWorkflow};
+pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
+pub use sessions::{CreateSession, CreatedSession, TenantSessionView, TenantStepView};
+pub use steps::StepCompleted;
 pub use tenants::IssuedApiKey;
 
 use crate::domain::time::Timestamp;

@@ -2,8 +2,11 @@
 //! records, so nothing internal (storage keys, tenant ids, token hashes, reviewer identity) can
 //! reach a public response by accident.
 
+use super::progress::Progress;
 use crate::codec::SessionItems;
-use crate::domain::ids::{SessionId, StepId};
+use crate::domain::correction::{CorrectionId, CorrectionStatus};
+use crate::domain::document::DocId;
+use crate::domain::ids::{DocumentType, FieldId, SessionId, StepId};
 use crate::domain::session::{SessionStatus, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{Branding, Step};
@@ -15,7 +18,7 @@ pub struct PublicSessionState {
     pub session_id: SessionId,
     pub workflow_name: String,
     pub status: SessionStatus,
-    /// 0-based index of the first step that is not completed (`total_steps` when all are).
+    /// 0-based index of the first step still to do (`total_steps` when none is left).
     pub current_step_index: usize,
     pub total_steps: usize,
     pub steps_data: Vec<PublicStep>,
@@ -34,8 +37,36 @@ pub struct PublicStep {
     pub started_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<PublicDocument>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_data: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub correction_requests: Vec<PublicCorrection>,
+}
+
+/// A confirmed document, without its storage key.
+#[derive(Clone, Debug, Serialize)]
+pub struct PublicDocument {
+    pub doc_id: DocId,
+    #[serde(rename = "type")]
+    pub document_type: DocumentType,
+    pub file_name: String,
+    pub mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<Timestamp>,
+}
+
+/// An open correction request, without reviewer identity or internal notes.
+#[derive(Clone, Debug, Serialize)]
+pub struct PublicCorrection {
+    pub id: CorrectionId,
+    pub step_id: StepId,
+    pub field_ids: Vec<FieldId>,
+    pub document_types: Vec<DocumentType>,
+    pub message: String,
+    pub status: CorrectionStatus,
+    pub created_at: Timestamp,
 }
 
 /// `GET /public/sessions/{token}/workflow`.
@@ -53,34 +84,50 @@ pub struct PublicWorkflow {
 impl PublicSessionState {
     pub fn build(items: &SessionItems, now: Timestamp) -> Self {
         let session = &items.session;
-        let steps_data: Vec<PublicStep> = session
-            .workflow
+        let progress = Progress::of(items);
+        let steps_data: Vec<PublicStep> = progress
             .steps
             .iter()
-            .map(|step| match items.step(&step.step_id) {
-                Some(record) => PublicStep {
+            .map(|(step, status)| {
+                let record = items.step(&step.step_id);
+                PublicStep {
                     step_id: step.step_id.clone(),
-                    status: record.status,
-                    started_at: record.started_at,
-                    completed_at: record.completed_at,
-                    form_data: record.form_data.clone(),
-                },
-                None => PublicStep {
-                    step_id: step.step_id.clone(),
-                    status: StepStatus::Pending,
-                    started_at: None,
-                    completed_at: None,
-                    form_data: None,
-                },
+                    status: *status,
+                    started_at: record.and_then(|r| r.started_at),
+                    completed_at: record.and_then(|r| r.completed_at),
+                    documents: items
+                        .documents
+                        .iter()
+                        .filter(|d| d.step_id == step.step_id && d.is_confirmed())
+                        .map(|d| PublicDocument {
+                            doc_id: d.doc_id.clone(),
+                            document_type: d.document_type.clone(),
+                            file_name: d.file_name.clone(),
+                            mime_type: d.mime_type.clone(),
+                            uploaded_at: d.uploaded_at,
+                        })
+                        .collect(),
+                    form_data: record.and_then(|r| r.form_data.clone()),
+                    correction_requests: items
+                        .open_corrections(&step.step_id)
+                        .map(|c| PublicCorrection {
+                            id: c.id.clone(),
+                            step_id: c.step_id.clone(),
+                            field_ids: c.field_ids.clone(),
+                            document_types: c.document_types.clone(),
+                            message: c.message.clone(),
+                            status: c.status,
+                            created_at: c.created_at,
+                        })
+                        .collect(),
+                }
             })
             .collect();
-        let current_step_index =
-            steps_data.iter().position(|s| s.status != StepStatus::Completed).unwrap_or(steps_data.len());
         Self {
             session_id: session.session_id,
             workflow_name: session.workflow.name.clone(),
             status: session.status_at(now),
-            current_step_index,
+            current_step_index: progress.current_index(),
             total_steps: steps_data.len(),
             steps_data,
             expires_at: session.expires_at,

@@ -1,11 +1,16 @@
 //! Sessions: creation by a tenant, and opening by an end user's access token.
 
+use super::progress::Progress;
 use super::{Services, MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS};
 use crate::codec::{self, keys, SessionItems, TokenRecord};
+use crate::domain::correction::CorrectionRecord;
+use crate::domain::document::DocumentRecord;
+use crate::domain::history::AuditEntry;
 use crate::domain::ids::{SessionId, WorkflowId};
 use crate::domain::secrets::AccessToken;
-use crate::domain::session::{SessionRecord, SessionStatus, StepRecord};
+use crate::domain::session::{SessionRecord, SessionStatus, StepStatus};
 use crate::domain::tenant::TenantPrincipal;
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::ports::table::{Condition, Query, WriteOp};
 use serde::{Deserialize, Serialize};
@@ -38,7 +43,7 @@ pub struct CreatedSession {
     pub public_url: String,
 }
 
-/// Everything the tenant may see of a session.
+/// Everything the tenant may see of a session, internal notes and audit trail included.
 #[derive(Clone, Debug, Serialize)]
 pub struct TenantSessionView {
     pub session_id: SessionId,
@@ -51,10 +56,26 @@ pub struct TenantSessionView {
     pub external_reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
-    pub steps: Vec<StepRecord>,
+    pub steps: Vec<TenantStepView>,
+    pub documents: Vec<DocumentRecord>,
+    pub corrections: Vec<CorrectionRecord>,
+    pub audit_trail: Vec<AuditEntry>,
     pub expires_at: i64,
-    pub created_at: crate::domain::time::Timestamp,
-    pub updated_at: crate::domain::time::Timestamp,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One step as the tenant sees it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantStepView {
+    pub step_id: crate::domain::ids::StepId,
+    pub status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form_data: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Services {
@@ -116,20 +137,40 @@ impl Services {
         Ok(CreatedSession { session, access_token: token, public_url })
     }
 
-    /// The tenant's full view of one of its own sessions. Another tenant's session is "not found".
+    /// The tenant's full view of one of its own sessions: one Query for the session, one for its
+    /// audit trail. Another tenant's session is "not found".
     pub async fn tenant_session(
         &self,
         caller: &TenantPrincipal,
         session_id: &str,
     ) -> Result<TenantSessionView> {
-        let not_found = || Error::not_found("Session not found");
-        let session_id = SessionId::parse(session_id).ok_or_else(not_found)?;
-        let items = self.load_session(&session_id).await?.ok_or_else(not_found)?;
-        if items.session.tenant_id != caller.tenant_id {
-            return Err(not_found());
-        }
+        let items = self.tenant_session_items(caller, session_id).await?;
+        let log = Query::partition(keys::session_log_partition(&items.session.session_id)).prefix("AUDIT#");
+        let audit_trail = self
+            .table
+            .query(log)
+            .await?
+            .items
+            .into_iter()
+            .map(codec::decode)
+            .collect::<Result<Vec<_>, _>>()?;
+        let progress = Progress::of(&items);
+        let steps = progress
+            .steps
+            .iter()
+            .map(|(step, status)| {
+                let record = items.step(&step.step_id);
+                TenantStepView {
+                    step_id: step.step_id.clone(),
+                    status: *status,
+                    started_at: record.and_then(|r| r.started_at),
+                    completed_at: record.and_then(|r| r.completed_at),
+                    form_data: record.and_then(|r| r.form_data.clone()),
+                }
+            })
+            .collect();
         let status = items.session.status_at(self.now());
-        let SessionItems { session, steps } = items;
+        let SessionItems { session, documents, corrections, .. } = items;
         Ok(TenantSessionView {
             session_id: session.session_id,
             status,
@@ -140,10 +181,28 @@ impl Services {
             external_reference: session.external_reference,
             metadata: session.metadata,
             steps,
+            documents,
+            corrections,
+            audit_trail,
             expires_at: session.expires_at,
             created_at: session.created_at,
             updated_at: session.updated_at,
         })
+    }
+
+    /// Loads one of the caller's sessions; another tenant's is "not found".
+    pub(crate) async fn tenant_session_items(
+        &self,
+        caller: &TenantPrincipal,
+        session_id: &str,
+    ) -> Result<SessionItems> {
+        let not_found = || Error::not_found("Session not found");
+        let session_id = SessionId::parse(session_id).ok_or_else(not_found)?;
+        let items = self.load_session(&session_id).await?.ok_or_else(not_found)?;
+        if items.session.tenant_id != caller.tenant_id {
+            return Err(not_found());
+        }
+        Ok(items)
     }
 
     /// Opens a session by its access token: one Query on a warm cache, a GetItem and a Query cold.

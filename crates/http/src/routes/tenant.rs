@@ -7,10 +7,12 @@ use crate::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
+use kyc_core::domain::correction::CorrectionId;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
+use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
-use kyc_core::services::{CreateSession, TenantSessionView};
+use kyc_core::services::{CreateSession, RequestCorrections, TenantSessionView};
 use serde::{Deserialize, Serialize};
 
 /// Workflows and sessions of the calling tenant.
@@ -21,6 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
         .route("/v1/sessions", post(create_session))
         .route("/v1/sessions/{session_id}", get(get_session))
+        .route("/v1/sessions/{session_id}/corrections", post(request_corrections))
+        .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
 }
 
 #[derive(Serialize)]
@@ -124,4 +128,40 @@ async fn get_session(
     Path(id): Path<String>,
 ) -> Result<Success<TenantSessionView>, ApiError> {
     Ok(ok(state.services.tenant_session(&caller, &id).await?))
+}
+
+#[derive(Serialize)]
+struct CorrectionsRequested {
+    session_id: String,
+    status: SessionStatus,
+    correction_ids: Vec<CorrectionId>,
+}
+
+async fn request_corrections(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<RequestCorrections>,
+) -> Result<Success<CorrectionsRequested>, ApiError> {
+    let corrections = state.services.request_corrections(&caller, &id, request).await?;
+    Ok(created(CorrectionsRequested {
+        session_id: id,
+        status: SessionStatus::AwaitingClientCorrection,
+        correction_ids: corrections.into_iter().map(|c| c.id).collect(),
+    }))
+}
+
+#[derive(Serialize)]
+struct SessionCanceled {
+    session_id: String,
+    status: SessionStatus,
+}
+
+async fn cancel_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<SessionCanceled>, ApiError> {
+    let status = state.services.cancel_session(&caller, &id).await?;
+    Ok(ok(SessionCanceled { session_id: id, status }))
 }

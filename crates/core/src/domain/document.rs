@@ -1,0 +1,49 @@
+//! Uploaded documents of a session (`DOC#…` items).
+
+use super::ids::{DocumentType, StepId};
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+crate::domain::ids::minted_id!(
+    /// A document of a session.
+    DocId,
+    "doc_"
+);
+
+/// Where an upload stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentStatus {
+    /// An upload URL was issued; the bytes are not verified yet.
+    Pending,
+    /// The object exists and passed verification.
+    Confirmed,
+    /// A later confirmed upload of the same type took its place (`allow_multiple: false`).
+    Replaced,
+}
+
+/// One document of a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRecord {
+    pub doc_id: DocId,
+    pub step_id: StepId,
+    pub document_type: DocumentType,
+    pub file_name: String,
+    pub mime_type: String,
+    pub status: DocumentStatus,
+    /// Storage key of the object; never shown in public session state.
+    pub object_key: String,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uploaded_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl DocumentRecord {
+    pub fn is_confirmed(&self) -> bool {
+        self.status == DocumentStatus::Confirmed
+    }
+}

@@ -1,0 +1,54 @@
+//! Request logs: one line per request, naming the route template and never the token.
+
+use crate::helpers::TestApp;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn request_logs_name_the_route_template_and_never_the_access_token() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.basic_session().await;
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(captured.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    app.get(&format!("/public/sessions/{token}")).await;
+    app.get(&format!("/public/sessions/{token}/workflow")).await;
+    app.get("/public/sessions/770e8400-e29b-41d4-a716-446655440002").await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = logs.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 3, "{logs}");
+    assert_eq!(lines[0]["fields"]["route"], "/public/sessions/{access_token}");
+    assert_eq!(lines[1]["fields"]["route"], "/public/sessions/{access_token}/workflow");
+    assert_eq!(lines[2]["fields"]["status"], 404);
+    for line in &lines {
+        assert!(line["fields"]["request_id"].as_str().unwrap().starts_with("req_"));
+        assert!(line["fields"]["latency_ms"].is_number());
+        assert_eq!(line["fields"]["method"], "GET");
+    }
+    assert!(!logs.contains(&token), "a raw access token reached the logs");
+}
