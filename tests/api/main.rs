@@ -1,8 +1,9 @@
 //! End-to-end tests of the HTTP API through the real routers, on the embedded store.
 
+mod corrections;
 mod envelope;
 mod helpers;
-mod logs;
+mod lifecycle;
 mod public_reads;
 mod round_trips;
 mod steps;

@@ -9,8 +9,8 @@
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
 //! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
 //! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
-//! | audit entry     | `SESSION#s#LOG`    | `AUDIT#ms#rand`        |                       |                        |
-//! | outbox event    | `SESSION#s#LOG`    | `EVENT#ms#rand`        |                       |                        |
+//! | audit entry     | `SESSION#s#LOG`    | `AUDIT#version#00`     |                       |                        |
+//! | outbox event    | `SESSION#s#LOG`    | `EVENT#version#seq`    |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
 //!
 //! Everything a session's public view needs lives in its own partition, so one Query reads it;
@@ -180,24 +180,23 @@ pub fn correction_item(session: &SessionId, correction: &CorrectionRecord) -> Re
     encode(&keys::correction(session, &correction.id), correction)
 }
 
-/// Sort key of a log entry: time-ordered, unique (`ms` since the epoch plus a random suffix).
-fn log_sort_key(kind: &str, at_millis: i128, unique: &str) -> String {
-    format!("{kind}#{at_millis:015}#{unique}")
+/// Sort key of a log entry. `version` is the session version the change wrote: every change is
+/// conditional on the version before it, so the keys are unique and in commit order.
+fn log_sort_key(kind: &str, version: u64, seq: usize) -> String {
+    format!("{kind}#{version:010}#{seq:02}")
 }
 
-pub fn audit_item(session: &SessionId, at_millis: i128, entry: &AuditEntry) -> Result<Item, CodecError> {
-    let unique = uuid::Uuid::new_v4().simple().to_string();
-    let key = Key::new(keys::session_log_partition(session), log_sort_key("AUDIT", at_millis, &unique[..12]));
-    encode(&key, entry)
+/// An audit entry of the change that wrote session `version`.
+pub fn audit_item(session: &SessionId, version: u64, entry: &AuditEntry) -> Result<Item, CodecError> {
+    encode(&Key::new(keys::session_log_partition(session), log_sort_key("AUDIT", version, 0)), entry)
 }
 
-/// An outbox event; `seq` orders the events one change emits.
-pub fn event_item(at_millis: i128, seq: usize, event: &OutboxEvent) -> Result<Item, CodecError> {
-    let key = Key::new(
-        keys::session_log_partition(&event.session_id),
-        log_sort_key("EVENT", at_millis, &format!("{seq:02}#{}", event.event_id)),
-    );
-    encode(&key, event)
+/// The `seq`-th outbox event of the change that wrote session `version`.
+pub fn event_item(version: u64, seq: usize, event: &OutboxEvent) -> Result<Item, CodecError> {
+    encode(
+        &Key::new(keys::session_log_partition(&event.session_id), log_sort_key("EVENT", version, seq)),
+        event,
+    )
 }
 
 /// Every item of one session partition, sorted out by kind.

@@ -18,7 +18,6 @@ pub(crate) struct SessionChange<'a> {
     session: &'a SessionRecord,
     actor: Actor,
     at: Timestamp,
-    at_millis: i128,
     next_status: SessionStatus,
     ops: Vec<WriteOp>,
     events: Vec<(EventType, Option<StepId>)>,
@@ -27,12 +26,10 @@ pub(crate) struct SessionChange<'a> {
 
 impl<'a> SessionChange<'a> {
     pub(crate) fn new(services: &Services, session: &'a SessionRecord, actor: Actor) -> Self {
-        let now = services.clock.now();
         Self {
             session,
             actor,
-            at: Timestamp::from_datetime(now),
-            at_millis: now.unix_timestamp_nanos() / 1_000_000,
+            at: services.now(),
             next_status: session.status,
             ops: Vec::new(),
             events: Vec::new(),
@@ -83,7 +80,7 @@ impl<'a> SessionChange<'a> {
                 to_status: self.next_status,
                 changed_fields,
             };
-            ops.push(put_new(codec::audit_item(&session.session_id, self.at_millis, &entry)?));
+            ops.push(put_new(codec::audit_item(&session.session_id, session.version + 1, &entry)?));
         }
         for (seq, (event_type, step_id)) in self.events.into_iter().enumerate() {
             let event = OutboxEvent {
@@ -95,7 +92,7 @@ impl<'a> SessionChange<'a> {
                 step_id,
                 created_at: self.at,
             };
-            ops.push(put_new(codec::event_item(self.at_millis, seq, &event)?));
+            ops.push(put_new(codec::event_item(session.version + 1, seq, &event)?));
         }
         match services.table.transact(ops).await {
             Ok(()) => Ok(()),

@@ -1,6 +1,13 @@
 //! Request logs: one line per request, naming the route template and never the token.
+//!
+//! A test binary of its own: it installs the process-wide subscriber, which tracing's callsite
+//! cache needs to see every event, so no other test may run beside it.
 
-use crate::helpers::TestApp;
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use helpers::TestApp;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
@@ -33,7 +40,7 @@ async fn request_logs_name_the_route_template_and_never_the_access_token() {
     let (_, token) = app.basic_session().await;
     let captured = Captured::default();
     let subscriber = tracing_subscriber::fmt().json().with_writer(captured.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).unwrap();
 
     app.get(&format!("/public/sessions/{token}")).await;
     app.get(&format!("/public/sessions/{token}/workflow")).await;
