@@ -6,9 +6,9 @@ use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use kyc_core::domain::secrets::Mode;
-use kyc_core::services::{Services, Settings};
+use kyc_core::services::{Ports, Services, Settings, UploadSettings};
 use kyc_http::{app, routes, AppState};
-use kyc_local::SqliteTable;
+use kyc_local::{FsBlobs, SqliteTable};
 use kyc_testkit::{CountingTable, ManualClock};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -62,13 +62,19 @@ impl TestApp {
         let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
         let table = Arc::new(CountingTable::new(Arc::new(sqlite)));
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-        let settings =
-            Settings { public_base_url: BASE_URL.into(), default_session_ttl_seconds: 7 * 24 * 3600 };
-        let state = AppState::new(Services::new(table.clone(), clock.clone(), settings));
+        let blobs = FsBlobs::open(dir.path().join("blobs"), BASE_URL).expect("blob folder");
+        let settings = Settings {
+            public_base_url: BASE_URL.into(),
+            default_session_ttl_seconds: 7 * 24 * 3600,
+            uploads: UploadSettings { max_bytes: 1024 * 1024, ..UploadSettings::default() },
+        };
+        let ports = Ports { table: table.clone(), blobs: Arc::new(blobs.clone()), clock: clock.clone() };
+        let state = AppState::new(Services::new(ports, settings));
         let services = state.services.clone();
-        let routes = routes::sessions::router().merge(routes::tenant::router());
-        let mut app =
-            Self { router: app(routes, state), services, table, clock, dir, api_key: String::new() };
+        let routes =
+            routes::sessions::router().merge(routes::uploads::router()).merge(routes::tenant::router());
+        let router = app(routes, state).merge(kyc_local::blob_server::router(blobs));
+        let mut app = Self { router, services, table, clock, dir, api_key: String::new() };
         app.api_key = app.new_tenant_key(Mode::Test).await;
         app
     }
@@ -140,11 +146,13 @@ impl TestApp {
         self.create_session(&workflow).await
     }
 
-    /// Every byte the store has written to disk, for "is this secret stored anywhere" checks.
+    /// Every byte the table has written to disk, for "is this secret stored anywhere" checks.
     pub fn stored_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();
         for entry in std::fs::read_dir(self.dir.path()).expect("dir").flatten() {
-            all.extend(std::fs::read(entry.path()).unwrap_or_default());
+            if entry.path().is_file() {
+                all.extend(std::fs::read(entry.path()).unwrap_or_default());
+            }
         }
         all
     }
@@ -226,6 +234,7 @@ impl TestApp {
             uploaded_at: confirmed.then_some(now),
             size_bytes: Some(1234),
             sha256: None,
+            max_bytes: None,
         };
         let item = kyc_core::codec::document_item(&session, &record).unwrap();
         kyc_core::ports::Table::put(self.table.as_ref(), item, kyc_core::ports::table::Condition::ItemAbsent)
@@ -275,4 +284,75 @@ pub fn form_workflow() -> Value {
             ]}
         ]
     })
+}
+
+/// A PNG header declaring `width` x `height`, padded to `len` bytes (type and size checks read
+/// only the header).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89]);
+    bytes.resize(2048, 0);
+    bytes
+}
+
+/// A minimal PDF.
+pub fn pdf() -> Vec<u8> {
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n".to_vec()
+}
+
+impl TestApp {
+    /// `POST …/upload/init`; returns the reply.
+    pub async fn init_upload(&self, token: &str, step: &str, document_type: &str, mime: &str) -> Reply {
+        let body = json!({"step_id": step, "document_type": document_type, "file_name": "passport.png", "mime_type": mime});
+        self.public_post(&format!("/public/sessions/{token}/upload/init"), body).await
+    }
+
+    /// PUTs bytes to a presigned URL (served by the in-process blob server); returns the status.
+    pub async fn put_upload(&self, url: &str, content_type: &str, bytes: Vec<u8>) -> StatusCode {
+        let path = url.strip_prefix(BASE_URL).expect("upload URLs live under the public base URL");
+        let request = Request::builder()
+            .method(Method::PUT)
+            .uri(path)
+            .header("content-type", content_type)
+            .body(Body::from(bytes))
+            .unwrap();
+        self.router.clone().oneshot(request).await.unwrap().status()
+    }
+
+    /// GETs a signed download URL; returns status and body.
+    pub async fn download(&self, url: &str) -> (StatusCode, Vec<u8>) {
+        let path = url.strip_prefix(BASE_URL).expect("download URLs live under the public base URL");
+        let response =
+            self.router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        (status, response.into_body().collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    /// `POST …/upload/confirm` for an init reply's document.
+    pub async fn confirm_upload(
+        &self,
+        token: &str,
+        init: &Value,
+        step: &str,
+        document_type: &str,
+        mime: &str,
+    ) -> Reply {
+        let body = json!({"doc_id": init["doc_id"], "s3_key": init["s3_key"], "step_id": step,
+                          "document_type": document_type, "file_name": "passport.png", "mime_type": mime});
+        self.public_post(&format!("/public/sessions/{token}/upload/confirm"), body).await
+    }
+
+    /// init → PUT → confirm of a valid PNG; returns the confirm reply's data.
+    pub async fn upload_png(&self, token: &str, step: &str, document_type: &str) -> Value {
+        let init = self.init_upload(token, step, document_type, "image/png").await;
+        assert_eq!(init.status, StatusCode::CREATED, "{}", init.body);
+        let init = init.data().clone();
+        let put = self.put_upload(init["upload_url"].as_str().unwrap(), "image/png", png(800, 600)).await;
+        assert_eq!(put, StatusCode::OK);
+        let confirm = self.confirm_upload(token, &init, step, document_type, "image/png").await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.body);
+        confirm.data().clone()
+    }
 }

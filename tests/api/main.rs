@@ -8,3 +8,4 @@ mod public_reads;
 mod round_trips;
 mod steps;
 mod tenant_api;
+mod uploads;

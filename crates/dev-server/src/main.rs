@@ -4,7 +4,7 @@
 mod seed;
 
 use kyc_http::{app, routes, AppState};
-use kyc_runtime::{init_logging, services, Config};
+use kyc_runtime::{init_logging, local_blobs, services, Config};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
@@ -14,11 +14,14 @@ async fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
     let services = services(&config)?;
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
-    let routes = routes::sessions::router().merge(routes::tenant::router());
+    let routes = routes::sessions::router().merge(routes::uploads::router()).merge(routes::tenant::router());
+    // Presigned upload/download URLs point here when documents live on the local filesystem.
+    let app =
+        app(routes, AppState::new(services)).merge(kyc_local::blob_server::router(local_blobs(&config)?));
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
     print_banner(&demo);
-    axum::serve(listener, app(routes, AppState::new(services)))
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("shutting down");

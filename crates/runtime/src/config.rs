@@ -1,6 +1,8 @@
 //! The typed configuration, read from the environment once at start.
 
 use anyhow::{bail, Context};
+use kyc_core::domain::files::FileKind;
+use kyc_core::services::UploadSettings;
 use std::path::PathBuf;
 
 /// Where the single table lives.
@@ -8,6 +10,13 @@ use std::path::PathBuf;
 pub enum Store {
     /// An SQLite file shared by every local process.
     Sqlite { path: PathBuf },
+}
+
+/// Where uploaded documents live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobStore {
+    /// A local folder; its signed URLs are served by the dev server under `/_blobs/`.
+    Filesystem { root: PathBuf },
 }
 
 /// How log lines are written.
@@ -20,9 +29,12 @@ pub enum LogFormat {
 }
 
 /// Everything a process needs to know about its deployment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Config {
     pub store: Store,
+    pub blobs: BlobStore,
+    /// Upload limits (`KYC_MAX_UPLOAD_BYTES`, `KYC_ALLOWED_MIME_TYPES`).
+    pub uploads: UploadSettings,
     /// Base URL of public session links (`KYC_PUBLIC_BASE_URL`).
     pub public_base_url: String,
     /// Default session lifetime in seconds (`KYC_SESSION_TTL_SECONDS`, 7 days).
@@ -47,6 +59,20 @@ impl Config {
             }
             other => bail!("KYC_STORE={other} is not supported; use sqlite"),
         };
+        let blobs =
+            BlobStore::Filesystem { root: var("KYC_BLOB_DIR").unwrap_or_else(|| ".dev/blobs".into()).into() };
+        let mut uploads = UploadSettings::default();
+        if let Some(text) = var("KYC_MAX_UPLOAD_BYTES") {
+            uploads.max_bytes = text.parse().context("KYC_MAX_UPLOAD_BYTES must be a number of bytes")?;
+        }
+        if let Some(text) = var("KYC_ALLOWED_MIME_TYPES") {
+            let types: Vec<String> =
+                text.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+            if let Some(unknown) = types.iter().find(|t| FileKind::from_mime(t).is_none()) {
+                bail!("KYC_ALLOWED_MIME_TYPES: {unknown} is not a supported type (JPEG, PNG, HEIC/HEIF, WebP, PDF)");
+            }
+            uploads.allowed_mime_types = types;
+        }
         let port = match var("PORT") {
             Some(text) => text.parse().context("PORT must be a port number")?,
             None => 3000,
@@ -78,6 +104,8 @@ impl Config {
         };
         Ok(Self {
             store,
+            blobs,
+            uploads,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             session_ttl_seconds,
             log_format,
@@ -96,6 +124,10 @@ mod tests {
         Config::from_vars(|name| map.get(name).cloned())
     }
 
+    fn config_err(vars: &[(&str, &str)]) -> String {
+        config(vars).unwrap_err().to_string()
+    }
+
     #[test]
     fn defaults_suit_local_development() {
         let config = config(&[]).unwrap();
@@ -104,6 +136,20 @@ mod tests {
         assert_eq!(config.session_ttl_seconds, 604_800);
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.port, 3000);
+        assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
+        assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
+    }
+
+    #[test]
+    fn upload_limits_are_configurable_and_checked() {
+        let config = config(&[
+            ("KYC_ALLOWED_MIME_TYPES", "image/jpeg, application/pdf"),
+            ("KYC_MAX_UPLOAD_BYTES", "1000"),
+        ])
+        .unwrap();
+        assert_eq!(config.uploads.allowed_mime_types, vec!["image/jpeg", "application/pdf"]);
+        assert_eq!(config.uploads.max_bytes, 1000);
+        assert!(config_err(&[("KYC_ALLOWED_MIME_TYPES", "image/gif")]).contains("not a supported type"));
     }
 
     #[test]

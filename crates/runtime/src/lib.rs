@@ -11,8 +11,8 @@ pub use lambda::{serve_lambda, with_api_gateway_request_id};
 pub use lambda_http::Error;
 pub use logging::init_logging;
 
-use kyc_core::ports::{SystemClock, Table};
-use kyc_core::services::{Services, Settings};
+use kyc_core::ports::{Blobs, SystemClock, Table};
+use kyc_core::services::{Ports, Services, Settings};
 use std::sync::Arc;
 
 /// Opens the store the config names.
@@ -22,11 +22,26 @@ pub fn open_table(config: &Config) -> anyhow::Result<Arc<dyn Table>> {
     }
 }
 
-/// Builds the services on the configured store and the system clock.
+/// Opens the document store the config names.
+pub fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn Blobs>> {
+    Ok(Arc::new(local_blobs(config)?))
+}
+
+/// The filesystem document store, whose signed URLs the dev server serves.
+pub fn local_blobs(config: &Config) -> anyhow::Result<kyc_local::FsBlobs> {
+    match &config.blobs {
+        config::BlobStore::Filesystem { root } => kyc_local::FsBlobs::open(root, &config.public_base_url),
+    }
+}
+
+/// Builds the services on the configured adapters and the system clock.
 pub fn services(config: &Config) -> anyhow::Result<Services> {
     let settings = Settings {
         public_base_url: config.public_base_url.clone(),
         default_session_ttl_seconds: config.session_ttl_seconds,
+        uploads: config.uploads.clone(),
     };
-    Ok(Services::new(open_table(config)?, Arc::new(SystemClock), settings))
+    let ports =
+        Ports { table: open_table(config)?, blobs: open_blobs(config)?, clock: Arc::new(SystemClock) };
+    Ok(Services::new(ports, settings))
 }

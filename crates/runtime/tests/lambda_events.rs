@@ -3,12 +3,8 @@
 
 use axum::http::StatusCode;
 use http_body_util::BodyExt;
-use kyc_core::ports::SystemClock;
-use kyc_core::services::{Services, Settings};
 use kyc_http::{app, routes, AppState};
-use kyc_local::SqliteTable;
 use serde_json::Value;
-use std::sync::Arc;
 use tower::ServiceExt;
 
 async fn invoke(router: axum::Router, event_file: &str) -> (StatusCode, Value, Value) {
@@ -24,9 +20,15 @@ async fn invoke(router: axum::Router, event_file: &str) -> (StatusCode, Value, V
 }
 
 fn state(dir: &tempfile::TempDir) -> AppState {
-    let table = SqliteTable::open(dir.path().join("kyc.db")).unwrap();
-    let settings = Settings { public_base_url: "https://kyc.test".into(), default_session_ttl_seconds: 3600 };
-    AppState::new(Services::new(Arc::new(table), Arc::new(SystemClock), settings))
+    let db = dir.path().join("kyc.db").display().to_string();
+    let blobs = dir.path().join("blobs").display().to_string();
+    let config = kyc_runtime::Config::from_vars(|name| match name {
+        "KYC_SQLITE_PATH" => Some(db.clone()),
+        "KYC_BLOB_DIR" => Some(blobs.clone()),
+        _ => None,
+    })
+    .unwrap();
+    AppState::new(kyc_runtime::services(&config).unwrap())
 }
 
 #[tokio::test]

@@ -23,6 +23,14 @@ pub use manual_clock::ManualClock;
 /// ```ignore
 /// kyc_testkit::table_conformance_tests!(async { Arc::new(MyTable::new_empty().await) });
 /// ```
+///
+/// For a table that needs an external service (an emulator), write `optional: $make` instead,
+/// where `$make` evaluates to an `Option<Arc<dyn Table>>`: each test returns early, passing, when
+/// it is `None`. The caller decides when skipping is allowed (and panics otherwise).
+///
+/// ```ignore
+/// kyc_testkit::table_conformance_tests!(optional: async { emulated_table_or_skip().await });
+/// ```
 #[macro_export]
 macro_rules! table_conformance_tests {
     (@tests $make:expr; $($name:ident),+ $(,)?) => {
@@ -34,8 +42,23 @@ macro_rules! table_conformance_tests {
             }
         )+
     };
-    ($make:expr $(,)?) => {
-        $crate::table_conformance_tests! { @tests $make;
+    (@optional_tests $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let table: ::std::option::Option<::std::sync::Arc<dyn $crate::table_conformance::Table>> =
+                    $make.await;
+                if let ::std::option::Option::Some(table) = table {
+                    $crate::table_conformance::$name(table).await;
+                }
+            }
+        )+
+    };
+    (optional: $make:expr $(,)?) => {
+        $crate::table_conformance_tests! { @list optional_tests $make }
+    };
+    (@list $kind:ident $make:expr) => {
+        $crate::table_conformance_tests! { @$kind $make;
             a_missing_item_reads_as_none,
             a_put_item_reads_back_with_every_attribute_type,
             a_put_replaces_the_whole_item,
@@ -89,6 +112,9 @@ macro_rules! table_conformance_tests {
             racing_item_absent_puts_let_exactly_one_writer_win,
             concurrent_adds_lose_no_increment,
         }
+    };
+    ($make:expr $(,)?) => {
+        $crate::table_conformance_tests! { @list tests $make }
     };
 }
 

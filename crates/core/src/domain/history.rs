@@ -1,6 +1,7 @@
 //! What happened to a session: the audit trail (`AUDIT#…`) and the outbox of events to deliver
 //! (`EVENT#…`). Both are written in the same transaction as the change they describe.
 
+use super::document::DocId;
 use super::ids::{ApiKeyId, SessionId, StepId, TenantId};
 use super::session::SessionStatus;
 use super::time::Timestamp;
@@ -23,6 +24,9 @@ pub enum AuditAction {
     StepCompleted,
     CorrectionsRequested,
     SessionCanceled,
+    DocumentUploaded,
+    /// A new upload replaced an earlier one of the same type (`allow_multiple: false`).
+    DocumentReplaced,
 }
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.
@@ -37,6 +41,9 @@ pub struct AuditEntry {
     pub to_status: SessionStatus,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_fields: Vec<String>,
+    /// Documents the change concerns: the new one first, then any it replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocId>,
 }
 
 /// Events the outbox delivers to tenants.

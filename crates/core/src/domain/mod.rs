@@ -3,6 +3,7 @@
 pub mod correction;
 pub mod countries;
 pub mod document;
+pub mod files;
 pub mod form;
 pub mod history;
 pub mod ids;

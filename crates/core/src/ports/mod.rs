@@ -1,7 +1,9 @@
 //! Ports: the narrow interfaces core needs from the outside world.
 
+pub mod blobs;
 pub mod clock;
 pub mod table;
 
+pub use blobs::Blobs;
 pub use clock::{Clock, SystemClock};
 pub use table::Table;

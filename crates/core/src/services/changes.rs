@@ -4,6 +4,7 @@
 
 use super::Services;
 use crate::codec::{self, keys};
+use crate::domain::document::DocId;
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType, OutboxEvent};
 use crate::domain::ids::StepId;
 use crate::domain::session::{SessionRecord, SessionStatus};
@@ -22,6 +23,7 @@ pub(crate) struct SessionChange<'a> {
     ops: Vec<WriteOp>,
     events: Vec<(EventType, Option<StepId>)>,
     audit: Option<(AuditAction, Option<StepId>, Vec<String>)>,
+    documents: Vec<DocId>,
 }
 
 impl<'a> SessionChange<'a> {
@@ -34,6 +36,7 @@ impl<'a> SessionChange<'a> {
             ops: Vec::new(),
             events: Vec::new(),
             audit: None,
+            documents: Vec::new(),
         }
     }
 
@@ -61,6 +64,11 @@ impl<'a> SessionChange<'a> {
         self.audit = Some((action, step, changed_fields));
     }
 
+    /// Names the documents the audit entry concerns.
+    pub(crate) fn concerning(&mut self, documents: Vec<DocId>) {
+        self.documents = documents;
+    }
+
     pub(crate) async fn commit(self, services: &Services) -> Result<()> {
         let session = self.session;
         let mut ops = vec![WriteOp::Update(
@@ -79,6 +87,7 @@ impl<'a> SessionChange<'a> {
                 from_status: session.status,
                 to_status: self.next_status,
                 changed_fields,
+                documents: self.documents,
             };
             ops.push(put_new(codec::audit_item(&session.session_id, session.version + 1, &entry)?));
         }

@@ -9,17 +9,25 @@ mod sessions;
 mod steps;
 mod tenants;
 mod token_cache;
+mod uploads;
 mod workflows;
 
 pub use changes::CONCURRENT_CHANGE;
 pub use public_view::{PublicCorrection, PublicDocument, PublicSessionState, PublicStep, PublicWorkflow};
 pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
-pub use sessions::{CreateSession, CreatedSession, TenantSessionView, TenantStepView};
+pub use sessions::{
+    CreateSession, CreatedSession, TenantDocumentView, TenantSessionView, TenantStepView,
+    DOWNLOAD_URL_TTL_SECONDS,
+};
 pub use steps::StepCompleted;
 pub use tenants::IssuedApiKey;
+pub use uploads::{
+    Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
+    MAX_DOCUMENTS_PER_SESSION,
+};
 
 use crate::domain::time::Timestamp;
-use crate::ports::{Clock, Table};
+use crate::ports::{Blobs, Clock, Table};
 use std::sync::Arc;
 use token_cache::TokenCache;
 
@@ -30,6 +38,49 @@ pub struct Settings {
     pub public_base_url: String,
     /// Lifetime of a new session when the tenant does not choose one.
     pub default_session_ttl_seconds: i64,
+    /// Upload rules.
+    pub uploads: UploadSettings,
+}
+
+/// Limits of document uploads.
+#[derive(Clone, Debug)]
+pub struct UploadSettings {
+    /// MIME types accepted (each must be one of [`FileKind`](crate::domain::files::FileKind)'s).
+    pub allowed_mime_types: Vec<String>,
+    /// Largest file accepted through a presigned upload.
+    pub max_bytes: u64,
+    /// Largest file accepted through the legacy base64 endpoint (API Gateway caps payloads at 10 MB).
+    pub max_legacy_bytes: u64,
+    /// Lifetime of a presigned upload URL.
+    pub url_ttl_seconds: i64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            allowed_mime_types: [
+                "image/jpeg",
+                "image/png",
+                "image/heic",
+                "image/heif",
+                "image/webp",
+                "application/pdf",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_bytes: 15 * 1024 * 1024,
+            max_legacy_bytes: 7 * 1024 * 1024,
+            url_ttl_seconds: 600,
+        }
+    }
+}
+
+/// The adapters the services run on.
+#[derive(Clone)]
+pub struct Ports {
+    pub table: Arc<dyn Table>,
+    pub blobs: Arc<dyn Blobs>,
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Longest lifetime a tenant may give a session (90 days).
@@ -40,14 +91,16 @@ pub const MIN_SESSION_TTL_SECONDS: i64 = 60;
 /// The application's use cases.
 pub struct Services {
     table: Arc<dyn Table>,
+    blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
     settings: Settings,
     tokens: TokenCache,
 }
 
 impl Services {
-    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { table, clock, settings, tokens: TokenCache::default() }
+    pub fn new(ports: Ports, settings: Settings) -> Self {
+        let Ports { table, blobs, clock } = ports;
+        Self { table, blobs, clock, settings, tokens: TokenCache::default() }
     }
 
     fn now(&self) -> Timestamp {

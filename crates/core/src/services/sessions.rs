@@ -4,7 +4,7 @@ use super::progress::Progress;
 use super::{Services, MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS};
 use crate::codec::{self, keys, SessionItems, TokenRecord};
 use crate::domain::correction::CorrectionRecord;
-use crate::domain::document::DocumentRecord;
+use crate::domain::document::{DocumentRecord, DocumentStatus};
 use crate::domain::history::AuditEntry;
 use crate::domain::ids::{SessionId, WorkflowId};
 use crate::domain::secrets::AccessToken;
@@ -57,13 +57,26 @@ pub struct TenantSessionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     pub steps: Vec<TenantStepView>,
-    pub documents: Vec<DocumentRecord>,
+    pub documents: Vec<TenantDocumentView>,
     pub corrections: Vec<CorrectionRecord>,
     pub audit_trail: Vec<AuditEntry>,
     pub expires_at: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
+
+/// A document as the tenant sees it: storage details, checksum and a short-lived download link.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantDocumentView {
+    #[serde(flatten)]
+    pub record: DocumentRecord,
+    /// Signed GET URL, valid for [`DOWNLOAD_URL_TTL_SECONDS`]; confirmed documents only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+}
+
+/// Lifetime of a reviewer's download link.
+pub const DOWNLOAD_URL_TTL_SECONDS: i64 = 15 * 60;
 
 /// One step as the tenant sees it.
 #[derive(Clone, Debug, Serialize)]
@@ -170,7 +183,18 @@ impl Services {
             })
             .collect();
         let status = items.session.status_at(self.now());
+        let link_expiry =
+            time::OffsetDateTime::from_unix_timestamp(self.now().unix() + DOWNLOAD_URL_TTL_SECONDS)
+                .map_err(|e| Error::Unexpected(e.into()))?;
         let SessionItems { session, documents, corrections, .. } = items;
+        let mut document_views = Vec::with_capacity(documents.len());
+        for record in documents {
+            let download_url = match record.status {
+                DocumentStatus::Pending => None,
+                _ => Some(self.blobs.presign_get(&record.object_key, link_expiry).await?),
+            };
+            document_views.push(TenantDocumentView { record, download_url });
+        }
         Ok(TenantSessionView {
             session_id: session.session_id,
             status,
@@ -181,7 +205,7 @@ impl Services {
             external_reference: session.external_reference,
             metadata: session.metadata,
             steps,
-            documents,
+            documents: document_views,
             corrections,
             audit_trail,
             expires_at: session.expires_at,
@@ -233,7 +257,7 @@ impl Services {
     }
 
     /// Reads a whole session partition in one Query.
-    async fn load_session(&self, session_id: &SessionId) -> Result<Option<SessionItems>> {
+    pub(crate) async fn load_session(&self, session_id: &SessionId) -> Result<Option<SessionItems>> {
         let page = self.table.query(Query::partition(keys::session_partition(session_id))).await?;
         Ok(SessionItems::from_items(page.items)?)
     }

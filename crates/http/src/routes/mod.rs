@@ -2,3 +2,4 @@
 
 pub mod sessions;
 pub mod tenant;
+pub mod uploads;

@@ -1,0 +1,445 @@
+//! Document uploads: presigned init → browser PUT → confirm, and the legacy base64 upload.
+//!
+//! Nothing the client says about a file is trusted: the object key is the one issued at init,
+//! and at confirm the stored object's size, type and first bytes are checked before the
+//! document counts. A file that fails is deleted.
+
+use super::changes::{SessionChange, CONCURRENT_CHANGE};
+use super::progress::Progress;
+use super::{Services, UploadSettings};
+use crate::codec::{self, SessionItems};
+use crate::domain::document::{DocId, DocumentRecord, DocumentStatus};
+use crate::domain::files::{sanitize_file_name, verify_content, FileKind, VERIFY_PREFIX_BYTES};
+use crate::domain::history::{Actor, AuditAction};
+use crate::domain::ids::{DocumentType, StepId};
+use crate::domain::session::{SessionStatus, StepRecord, StepStatus};
+use crate::domain::time::Timestamp;
+use crate::domain::workflow::{FieldType, Step, StepType};
+use crate::error::{Error, Result};
+use crate::ports::blobs::PutGrant;
+use crate::ports::table::{AttributeValue, Condition, WriteOp};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Most documents (pending ones included) a session may hold.
+pub const MAX_DOCUMENTS_PER_SESSION: usize = 100;
+/// Attempts at committing a confirmation when concurrent changes to the session intervene.
+const CONFIRM_ATTEMPTS: usize = 4;
+
+/// `POST /public/sessions/{token}/upload/init`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitUpload {
+    pub step_id: String,
+    pub document_type: String,
+    pub file_name: String,
+    pub mime_type: String,
+}
+
+/// Where and until when the browser may PUT the file.
+#[derive(Clone, Debug, Serialize)]
+pub struct UploadInitialized {
+    pub doc_id: DocId,
+    pub upload_url: String,
+    pub s3_key: String,
+    pub expires_at: i64,
+}
+
+/// `POST /public/sessions/{token}/upload/confirm`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmUpload {
+    pub doc_id: String,
+    pub s3_key: String,
+    pub step_id: String,
+    pub document_type: String,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    pub mime_type: String,
+}
+
+/// A confirmed upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UploadConfirmed {
+    pub doc_id: DocId,
+    pub s3_key: String,
+    pub uploaded_at: Timestamp,
+    pub confirmed: bool,
+}
+
+/// `POST /public/sessions/{token}/upload` (and `/documents`): the file inline, base64-encoded.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Base64Upload {
+    pub step_id: String,
+    pub document_type: String,
+    pub file_data: String,
+    pub file_name: String,
+    pub mime_type: String,
+}
+
+/// A document stored through the legacy endpoint.
+#[derive(Clone, Debug, Serialize)]
+pub struct DocumentUploaded {
+    pub doc_id: DocId,
+    pub s3_key: String,
+    pub uploaded_at: Timestamp,
+}
+
+/// Where an upload goes: a step that takes this document type, in a file format we accept.
+struct Target<'a> {
+    step: &'a Step,
+    document_type: DocumentType,
+    kind: FileKind,
+    mime_type: String,
+}
+
+impl Services {
+    /// Registers a pending upload and returns a presigned PUT URL for it.
+    pub async fn init_upload(&self, token: &str, request: InitUpload) -> Result<UploadInitialized> {
+        let items = self.open_session(token).await?;
+        let target = upload_target(
+            &items,
+            &request.step_id,
+            &request.document_type,
+            &request.mime_type,
+            &self.settings.uploads,
+            self.now(),
+        )?;
+        let file_name = sanitize_file_name(&request.file_name).map_err(Error::Validation)?;
+        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
+            return Err(Error::validation("Too many uploads for this session"));
+        }
+        let doc_id = DocId::mint();
+        let key = object_key(&items, &doc_id, target.kind);
+        let now = self.now();
+        let expires_at = now.plus_seconds(self.settings.uploads.url_ttl_seconds);
+        let grant = PutGrant {
+            key: key.clone(),
+            content_type: target.mime_type.clone(),
+            max_bytes: self.settings.uploads.max_bytes,
+            expires_at: time::OffsetDateTime::from_unix_timestamp(expires_at.unix())
+                .map_err(|e| Error::Unexpected(e.into()))?,
+        };
+        let upload_url = self.blobs.presign_put(&grant).await?;
+        let record = DocumentRecord {
+            doc_id: doc_id.clone(),
+            step_id: target.step.step_id.clone(),
+            document_type: target.document_type,
+            file_name,
+            mime_type: target.mime_type,
+            status: DocumentStatus::Pending,
+            object_key: key.clone(),
+            created_at: now,
+            uploaded_at: None,
+            size_bytes: None,
+            sha256: None,
+            max_bytes: Some(grant.max_bytes),
+        };
+        let item = codec::document_item(&items.session.session_id, &record)?;
+        self.table.put(item, Condition::ItemAbsent).await?;
+        Ok(UploadInitialized { doc_id, upload_url, s3_key: key, expires_at: expires_at.unix() })
+    }
+
+    /// Verifies an uploaded object and makes it count. Confirming twice answers the same.
+    pub async fn confirm_upload(&self, token: &str, request: ConfirmUpload) -> Result<UploadConfirmed> {
+        let items = self.open_session(token).await?;
+        let document = items
+            .documents
+            .iter()
+            .find(|d| d.doc_id.as_str() == request.doc_id)
+            .ok_or_else(|| Error::not_found("Document not found"))?
+            .clone();
+        if request.s3_key != document.object_key {
+            return Err(Error::validation("s3_key does not match the upload issued for this document"));
+        }
+        let matches = request.step_id == document.step_id.as_str()
+            && request.document_type == document.document_type.as_str()
+            && FileKind::from_mime(&request.mime_type) == FileKind::from_mime(&document.mime_type);
+        if !matches {
+            return Err(Error::validation(
+                "step_id, document_type and mime_type must match the initialized upload",
+            ));
+        }
+        if let Some(done) = confirmed(&document) {
+            return Ok(done);
+        }
+        upload_target(
+            &items,
+            &request.step_id,
+            &request.document_type,
+            &request.mime_type,
+            &self.settings.uploads,
+            self.now(),
+        )?;
+        let (size, sha256) = self.verify_object(&document).await?;
+        let mut items = items;
+        for _ in 0..CONFIRM_ATTEMPTS {
+            let mut record = document.clone();
+            record.status = DocumentStatus::Confirmed;
+            record.uploaded_at = Some(self.now());
+            record.size_bytes = Some(size);
+            record.sha256 = Some(sha256.clone());
+            let pending = Condition::AttrEquals("status".into(), AttributeValue::S("pending".into()));
+            match self.record_upload(&items, record.clone(), pending).await {
+                Ok(()) => return Ok(confirmed(&record).expect("just confirmed")),
+                Err(Error::Conflict(_)) => {
+                    items = self.reload_session(&items).await?;
+                    let current = items.documents.iter().find(|d| d.doc_id == document.doc_id);
+                    if let Some(done) = current.and_then(confirmed) {
+                        return Ok(done);
+                    }
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Err(Error::conflict(CONCURRENT_CHANGE))
+    }
+
+    /// Stores a file sent inline (base64) after the same checks as a presigned upload.
+    pub async fn upload_base64(&self, token: &str, request: Base64Upload) -> Result<DocumentUploaded> {
+        let items = self.open_session(token).await?;
+        let target = upload_target(
+            &items,
+            &request.step_id,
+            &request.document_type,
+            &request.mime_type,
+            &self.settings.uploads,
+            self.now(),
+        )?;
+        let file_name = sanitize_file_name(&request.file_name).map_err(Error::Validation)?;
+        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
+            return Err(Error::validation("Too many uploads for this session"));
+        }
+        let bytes = decode_base64(&request.file_data)?;
+        let limit = self.settings.uploads.max_legacy_bytes;
+        if bytes.len() as u64 > limit {
+            return Err(Error::validation(format!(
+                "The file is larger than {} MB; use /upload/init for larger files",
+                limit / (1024 * 1024)
+            )));
+        }
+        verify_content(target.kind, &bytes[..bytes.len().min(VERIFY_PREFIX_BYTES)])
+            .map_err(Error::Validation)?;
+        let doc_id = DocId::mint();
+        let key = object_key(&items, &doc_id, target.kind);
+        let now = self.now();
+        let record = DocumentRecord {
+            doc_id: doc_id.clone(),
+            step_id: target.step.step_id.clone(),
+            document_type: target.document_type,
+            file_name,
+            mime_type: target.mime_type.clone(),
+            status: DocumentStatus::Confirmed,
+            object_key: key.clone(),
+            created_at: now,
+            uploaded_at: Some(now),
+            size_bytes: Some(bytes.len() as u64),
+            sha256: Some(hex::encode(Sha256::digest(&bytes))),
+            max_bytes: None,
+        };
+        self.blobs.put(&key, bytes, &target.mime_type).await?;
+        let mut items = items;
+        for attempt in 1..=CONFIRM_ATTEMPTS {
+            match self.record_upload(&items, record.clone(), Condition::ItemAbsent).await {
+                Ok(()) => return Ok(DocumentUploaded { doc_id, s3_key: key, uploaded_at: now }),
+                Err(Error::Conflict(_)) if attempt < CONFIRM_ATTEMPTS => {
+                    items = self.reload_session(&items).await?
+                }
+                Err(other) => {
+                    let _ = self.blobs.delete(&key).await;
+                    return Err(other);
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// Checks the stored object of a pending upload; a bad object is deleted.
+    async fn verify_object(&self, document: &DocumentRecord) -> Result<(u64, String)> {
+        let key = &document.object_key;
+        let meta = self
+            .blobs
+            .head(key)
+            .await?
+            .ok_or_else(|| Error::validation("The file has not been uploaded yet"))?;
+        let limit = document.max_bytes.unwrap_or(self.settings.uploads.max_bytes);
+        let problem = if meta.size == 0 {
+            Some("The uploaded file is empty".to_owned())
+        } else if meta.size > limit {
+            Some(format!("The file is larger than {} MB", limit / (1024 * 1024)))
+        } else if meta
+            .content_type
+            .as_deref()
+            .is_some_and(|ct| FileKind::from_mime(ct) != FileKind::from_mime(&document.mime_type))
+        {
+            Some("The file was uploaded with another Content-Type than declared".to_owned())
+        } else {
+            let prefix = self.blobs.read_prefix(key, VERIFY_PREFIX_BYTES).await?;
+            let kind = FileKind::from_mime(&document.mime_type)
+                .ok_or_else(|| Error::validation("Unsupported mime_type"))?;
+            verify_content(kind, &prefix).err()
+        };
+        if let Some(problem) = problem {
+            self.blobs.delete(key).await?;
+            return Err(Error::Validation(problem));
+        }
+        Ok((meta.size, self.blobs.sha256(key).await?))
+    }
+
+    /// Writes a confirmed document, retires what it replaces and marks its step started, as one
+    /// change of the session.
+    async fn record_upload(
+        &self,
+        items: &SessionItems,
+        record: DocumentRecord,
+        condition: Condition,
+    ) -> Result<()> {
+        let session = &items.session;
+        let step =
+            session.workflow.step(&record.step_id).ok_or_else(|| Error::validation("Step not found"))?;
+        let single = step
+            .document_requirements
+            .iter()
+            .find(|r| r.document_type == record.document_type)
+            .is_none_or(|r| !r.allow_multiple);
+        let replaced: Vec<&DocumentRecord> = if single {
+            items
+                .documents
+                .iter()
+                .filter(|d| {
+                    d.is_confirmed() && d.step_id == record.step_id && d.document_type == record.document_type
+                })
+                .filter(|d| d.doc_id != record.doc_id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut change = SessionChange::new(self, session, Actor::EndUser);
+        change.write(WriteOp::Put { item: codec::document_item(&session.session_id, &record)?, condition });
+        for old in &replaced {
+            let retired = DocumentRecord { status: DocumentStatus::Replaced, ..(*old).clone() };
+            let confirmed = Condition::AttrEquals("status".into(), AttributeValue::S("confirmed".into()));
+            change.write(WriteOp::Put {
+                item: codec::document_item(&session.session_id, &retired)?,
+                condition: confirmed,
+            });
+        }
+        if items.step(&record.step_id).is_none() {
+            let started = StepRecord {
+                step_id: record.step_id.clone(),
+                status: StepStatus::InProgress,
+                started_at: Some(change.at()),
+                completed_at: None,
+                form_data: None,
+            };
+            change.write(WriteOp::Put {
+                item: codec::step_item(&session.session_id, &started)?,
+                condition: Condition::ItemAbsent,
+            });
+        }
+        let action =
+            if replaced.is_empty() { AuditAction::DocumentUploaded } else { AuditAction::DocumentReplaced };
+        change.audit(action, Some(record.step_id.clone()), Vec::new());
+        change.concerning(
+            std::iter::once(record.doc_id.clone()).chain(replaced.iter().map(|d| d.doc_id.clone())).collect(),
+        );
+        change.commit(self).await
+    }
+
+    /// Reads a session again after losing a race (no cache involved: the session id is known).
+    async fn reload_session(&self, items: &SessionItems) -> Result<SessionItems> {
+        self.load_session(&items.session.session_id)
+            .await?
+            .ok_or_else(|| Error::not_found(super::sessions::SESSION_NOT_FOUND))
+    }
+}
+
+fn confirmed(document: &DocumentRecord) -> Option<UploadConfirmed> {
+    match (document.status, document.uploaded_at) {
+        (DocumentStatus::Confirmed | DocumentStatus::Replaced, Some(uploaded_at)) => Some(UploadConfirmed {
+            doc_id: document.doc_id.clone(),
+            s3_key: document.object_key.clone(),
+            uploaded_at,
+            confirmed: true,
+        }),
+        _ => None,
+    }
+}
+
+/// `{tenant}/{session}/{doc_id}.{ext}`: nothing the client chose appears in a key.
+fn object_key(items: &SessionItems, doc_id: &DocId, kind: FileKind) -> String {
+    format!("{}/{}/{}.{}", items.session.tenant_id, items.session.session_id, doc_id, kind.extension())
+}
+
+fn decode_base64(data: &str) -> Result<Vec<u8>> {
+    // Browsers often send data URLs (`data:image/jpeg;base64,…`); the prefix carries nothing we trust.
+    let payload = match data.split_once(";base64,") {
+        Some((prefix, rest)) if prefix.starts_with("data:") => rest,
+        _ => data,
+    };
+    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|_| Error::validation("file_data is not valid base64"))?;
+    if bytes.is_empty() {
+        return Err(Error::validation("The uploaded file is empty"));
+    }
+    Ok(bytes)
+}
+
+/// Checks that an upload of `document_type` as `mime_type` may go to `step_id` now.
+fn upload_target<'a>(
+    items: &'a SessionItems,
+    step_id: &str,
+    document_type: &str,
+    mime_type: &str,
+    settings: &UploadSettings,
+    now: Timestamp,
+) -> Result<Target<'a>> {
+    let status = items.session.status_at(now);
+    if !status.accepts_end_user_input() {
+        return Err(Error::forbidden(format!("Session is {status} and no longer accepts changes")));
+    }
+    let step_id = StepId::parse(step_id).map_err(|_| Error::validation("Step not found"))?;
+    let step = items.session.workflow.step(&step_id).ok_or_else(|| Error::validation("Step not found"))?;
+    let is_document_step = matches!(step.step_type, StepType::DocumentUpload | StepType::Selfie);
+    let file_fields: Vec<&str> =
+        step.all_fields().filter(|f| f.field_type == FieldType::File).map(|f| f.field_id.as_str()).collect();
+    if !is_document_step && file_fields.is_empty() {
+        return Err(Error::validation("This step does not accept uploads"));
+    }
+    let not_allowed = || Error::validation("Document type not allowed for this step");
+    let document_type = DocumentType::parse(document_type).map_err(|_| not_allowed())?;
+    let allowed = step.document_requirements.iter().any(|r| r.document_type == document_type)
+        || step.document_types.contains(&document_type)
+        || file_fields.contains(&document_type.as_str());
+    if !allowed {
+        return Err(not_allowed());
+    }
+    let kind = FileKind::from_mime(mime_type)
+        .filter(|_| settings.allowed_mime_types.iter().any(|m| m.eq_ignore_ascii_case(mime_type.trim())))
+        .ok_or_else(|| {
+            Error::validation(format!("mime_type must be one of: {}", settings.allowed_mime_types.join(", ")))
+        })?;
+    match Progress::of(items).status(&step.step_id) {
+        StepStatus::Skipped => return Err(Error::forbidden("This step does not apply to the session")),
+        StepStatus::Completed => return Err(Error::forbidden("Step already completed")),
+        StepStatus::NeedsCorrection => {}
+        StepStatus::Pending | StepStatus::InProgress if status == SessionStatus::AwaitingClientCorrection => {
+            return Err(Error::forbidden("Only steps with open correction requests can be edited"));
+        }
+        StepStatus::Pending | StepStatus::InProgress => {}
+    }
+    if status == SessionStatus::AwaitingClientCorrection {
+        let requested = items.open_corrections(&step.step_id).any(|c| {
+            c.document_types.contains(&document_type)
+                || c.field_ids.iter().any(|f| f.as_str() == document_type.as_str())
+        });
+        if !requested {
+            return Err(Error::forbidden("Only documents requested in a correction can be uploaded"));
+        }
+    }
+    Ok(Target { step, document_type, kind, mime_type: mime_type.trim().to_ascii_lowercase() })
+}
