@@ -359,3 +359,43 @@ async fn initializing_an_upload_costs_one_query_and_one_write() {
     let counts = app.table.counts();
     assert_eq!((counts.query, counts.put, counts.total()), (1, 1, 2));
 }
+
+#[tokio::test]
+async fn a_correction_asking_for_a_document_reopens_uploads_for_that_type_only() {
+    let app = TestApp::spawn().await;
+    let workflow = json!({"name": "Docs", "steps": [
+        {"step_id": "docs", "name": "Documents", "type": "document_upload",
+         "document_requirements": [{"document_type": "id", "label": "ID"},
+                                   {"document_type": "proof_of_address", "label": "Bill", "required": false}]},
+        {"step_id": "info", "name": "Info", "type": "form_fill",
+         "custom_fields": [{"field_id": "full_name", "name": "Name", "type": "text", "required": true}]}
+    ]});
+    let (session, token) = app.create_session(&app.create_workflow(workflow).await).await;
+    app.upload_png(&token, "docs", "id").await;
+    app.complete_step(&token, "docs", json!({})).await;
+    app.complete_step(&token, "info", json!({"form_data": {"full_name": "Ada"}})).await;
+    let items =
+        json!({"items": [{"step_id": "docs", "document_types": ["id"], "message": "The photo is blurry"}]});
+    assert_eq!(
+        app.tenant_post(&format!("/v1/sessions/{session}/corrections"), items).await.status,
+        StatusCode::CREATED
+    );
+
+    let stale = app.complete_step(&token, "docs", json!({})).await;
+    let other_type = app.init_upload(&token, "docs", "proof_of_address", "image/png").await;
+    app.upload_png(&token, "docs", "id").await;
+    let fixed = app.complete_step(&token, "docs", json!({})).await;
+
+    stale.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "Upload a new 'id' document before completing this step",
+    );
+    other_type.assert_error(
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
+        "Only documents requested in a correction can be uploaded",
+    );
+    assert_eq!(fixed.data()["session_completed"], true, "{}", fixed.body);
+    assert_eq!(app.tenant_view(&session).await["status"], "manual_review");
+}

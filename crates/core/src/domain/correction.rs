@@ -1,5 +1,6 @@
 //! Reviewer-requested corrections (`CORR#…` items).
 
+use super::document::DocId;
 use super::ids::{ApiKeyId, DocumentType, FieldId, StepId};
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -36,6 +37,10 @@ pub struct CorrectionRecord {
     /// Reviewer's note to colleagues; tenant-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub internal_note: Option<String>,
+    /// The documents of the requested types that existed when the correction was made: the end
+    /// user must upload new ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub superseded_documents: Vec<DocId>,
 }
 
 impl CorrectionRecord {

@@ -67,6 +67,16 @@ impl Services {
         let mut created = Vec::with_capacity(request.items.len());
         let mut flagged: Vec<StepId> = Vec::new();
         for item in request.items {
+            let superseded_documents = items
+                .documents
+                .iter()
+                .filter(|d| {
+                    d.is_confirmed()
+                        && d.step_id == item.step_id
+                        && item.document_types.contains(&d.document_type)
+                })
+                .map(|d| d.doc_id.clone())
+                .collect();
             let record = CorrectionRecord {
                 id: CorrectionId::mint(),
                 step_id: item.step_id,
@@ -78,6 +88,7 @@ impl Services {
                 resolved_at: None,
                 requested_by: caller.key_id.clone(),
                 internal_note: item.internal_note.filter(|n| !n.trim().is_empty()),
+                superseded_documents,
             };
             let item = codec::correction_item(&session.session_id, &record)?;
             change.write(WriteOp::Put { item, condition: Condition::ItemAbsent });

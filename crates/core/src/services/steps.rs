@@ -170,7 +170,7 @@ fn check_step_type(items: &SessionItems, step: &Step, correcting: bool) -> Resul
                             d.is_confirmed()
                                 && d.step_id == step.step_id
                                 && &d.document_type == document_type
-                                && d.uploaded_at.is_some_and(|at| at >= correction.created_at)
+                                && !correction.superseded_documents.contains(&d.doc_id)
                         });
                         if !fresh {
                             return Err(Error::validation(format!(
