@@ -78,6 +78,14 @@ legacy = {"step_id": "id_document", "document_type": "id", "file_name": "passpor
           "mime_type": "application/pdf", "file_data": "JVBERi0xLjQKJSVFT0YK"}
 event("uploads-base64", "POST", "/public/sessions/{access_token}/upload", T, legacy)
 event("uploads-base64-documents-alias", "POST", "/public/sessions/{access_token}/documents", T, legacy)
+SUB = "880e8400-e29b-41d4-a716-446655440003"
+event("subsessions-create", "POST", "/public/sessions/{access_token}/subsessions", T,
+      {"step_id": "ubos", "label": "Juan Garcia - UBO", "metadata": {"ownership_percentage": 25}})
+event("subsessions-list", "GET", "/public/sessions/{access_token}/subsessions", T, query="step_id=ubos")
+event("subsessions-regenerate", "POST", "/public/sessions/{access_token}/subsessions/{subsession_id}/regenerate",
+      {**T, "subsession_id": SUB})
+event("subsessions-delete", "DELETE", "/public/sessions/{access_token}/subsessions/{subsession_id}",
+      {**T, "subsession_id": SUB})
 event("tenant-create-workflow", "POST", "/v1/workflows", None,
       {"name": "Basic KYC", "steps": [{"step_id": "info", "name": "Info", "type": "form_fill",
                                        "custom_fields": [{"field_id": "full_name", "name": "Full Name",

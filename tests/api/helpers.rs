@@ -8,8 +8,8 @@ use http_body_util::BodyExt;
 use kyc_core::domain::secrets::Mode;
 use kyc_core::services::{Ports, Services, Settings, UploadSettings};
 use kyc_http::{app, routes, AppState};
-use kyc_local::{FsBlobs, SqliteTable};
-use kyc_testkit::{CountingTable, ManualClock};
+use kyc_local::{FsBlobs, LocalExtractor, SqliteTable};
+use kyc_testkit::{CountingExtractor, CountingTable, ManualClock, ScriptedLiveness};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tempfile::TempDir;
@@ -22,6 +22,10 @@ pub struct TestApp {
     pub services: Arc<Services>,
     pub table: Arc<CountingTable>,
     pub clock: Arc<ManualClock>,
+    /// The live-mode liveness provider, scripted per test.
+    pub liveness: Arc<ScriptedLiveness>,
+    /// The test-mode extractor, counting its calls.
+    pub extractor: Arc<CountingExtractor>,
     pub dir: TempDir,
     /// A `sk_test_` key of the default tenant.
     pub api_key: String,
@@ -63,18 +67,33 @@ impl TestApp {
         let table = Arc::new(CountingTable::new(Arc::new(sqlite)));
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let blobs = FsBlobs::open(dir.path().join("blobs"), BASE_URL).expect("blob folder");
+        let liveness = Arc::new(ScriptedLiveness::default());
+        let extractor = Arc::new(CountingExtractor::new(LocalExtractor::new(Arc::new(blobs.clone()), true)));
         let settings = Settings {
             public_base_url: BASE_URL.into(),
             default_session_ttl_seconds: 7 * 24 * 3600,
             uploads: UploadSettings { max_bytes: 1024 * 1024, ..UploadSettings::default() },
+            liveness_max_failed_attempts: 3,
         };
-        let ports = Ports { table: table.clone(), blobs: Arc::new(blobs.clone()), clock: clock.clone() };
+        let ports = Ports {
+            table: table.clone(),
+            blobs: Arc::new(blobs.clone()),
+            clock: clock.clone(),
+            liveness: Some(liveness.clone()),
+            test_extractor: extractor.clone(),
+            live_extractor: Arc::new(LocalExtractor::new(Arc::new(blobs.clone()), false)),
+        };
         let state = AppState::new(Services::new(ports, settings));
         let services = state.services.clone();
-        let routes =
-            routes::sessions::router().merge(routes::uploads::router()).merge(routes::tenant::router());
+        let routes = routes::sessions::router()
+            .merge(routes::uploads::router())
+            .merge(routes::subsessions::router())
+            .merge(routes::liveness::router())
+            .merge(routes::extract::router())
+            .merge(routes::tenant::router());
         let router = app(routes, state).merge(kyc_local::blob_server::router(blobs));
-        let mut app = Self { router, services, table, clock, dir, api_key: String::new() };
+        let mut app =
+            Self { router, services, table, clock, liveness, extractor, dir, api_key: String::new() };
         app.api_key = app.new_tenant_key(Mode::Test).await;
         app
     }
@@ -235,6 +254,7 @@ impl TestApp {
             size_bytes: Some(1234),
             sha256: None,
             max_bytes: None,
+            extraction: None,
         };
         let item = kyc_core::codec::document_item(&session, &record).unwrap();
         kyc_core::ports::Table::put(self.table.as_ref(), item, kyc_core::ports::table::Condition::ItemAbsent)

@@ -2,10 +2,13 @@
 
 mod corrections;
 mod envelope;
+mod extract;
 mod helpers;
 mod lifecycle;
+mod liveness;
 mod public_reads;
 mod round_trips;
 mod steps;
+mod subsessions;
 mod tenant_api;
 mod uploads;

@@ -39,7 +39,7 @@ enum KeyMode {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let services = services(&Config::from_env()?)?;
+    let services = services(&Config::from_env()?).await?;
     let output = match cli.command {
         Command::CreateTenant { name } => {
             let tenant = services.create_tenant(&name).await?;

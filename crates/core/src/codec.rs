@@ -9,6 +9,8 @@
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
 //! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
 //! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
+//! | subsession link | `SESSION#parent`   | `SUB#child_session`    |                       |                        |
+//! | liveness attempt| `SESSION#s`        | `LIVENESS#provider_id` |                       |                        |
 //! | audit entry     | `SESSION#s#LOG`    | `AUDIT#version#00`     |                       |                        |
 //! | outbox event    | `SESSION#s#LOG`    | `EVENT#version#seq`    |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
@@ -21,8 +23,9 @@ use crate::domain::correction::{CorrectionId, CorrectionRecord};
 use crate::domain::document::{DocId, DocumentRecord};
 use crate::domain::history::{AuditEntry, OutboxEvent};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
+use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::SecretHash;
-use crate::domain::session::{SessionRecord, StepRecord};
+use crate::domain::session::{SessionRecord, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
 use crate::domain::workflow::WorkflowRecord;
 use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, PK, SK, TTL};
@@ -74,6 +77,14 @@ pub mod keys {
 
     pub fn correction(session: &SessionId, correction: &CorrectionId) -> Key {
         Key::new(session_partition(session), format!("CORR#{correction}"))
+    }
+
+    pub fn liveness(session: &SessionId, liveness_session_id: &str) -> Key {
+        Key::new(session_partition(session), format!("LIVENESS#{liveness_session_id}"))
+    }
+
+    pub fn subsession(parent: &SessionId, child: &SessionId) -> Key {
+        Key::new(session_partition(parent), format!("SUB#{child}"))
     }
 
     /// Partition of a session's audit trail and outbox.
@@ -180,6 +191,14 @@ pub fn correction_item(session: &SessionId, correction: &CorrectionRecord) -> Re
     encode(&keys::correction(session, &correction.id), correction)
 }
 
+pub fn liveness_item(session: &SessionId, attempt: &LivenessAttempt) -> Result<Item, CodecError> {
+    encode(&keys::liveness(session, &attempt.liveness_session_id), attempt)
+}
+
+pub fn subsession_item(parent: &SessionId, sub: &SubsessionRecord) -> Result<Item, CodecError> {
+    encode(&keys::subsession(parent, &sub.subsession_id), sub)
+}
+
 /// Sort key of a log entry. `version` is the session version the change wrote: every change is
 /// conditional on the version before it, so the keys are unique and in commit order.
 fn log_sort_key(kind: &str, version: u64, seq: usize) -> String {
@@ -206,6 +225,8 @@ pub struct SessionItems {
     pub steps: Vec<StepRecord>,
     pub documents: Vec<DocumentRecord>,
     pub corrections: Vec<CorrectionRecord>,
+    pub subsessions: Vec<SubsessionRecord>,
+    pub liveness: Vec<LivenessAttempt>,
 }
 
 impl SessionItems {
@@ -213,7 +234,8 @@ impl SessionItems {
     /// has no session item.
     pub fn from_items(items: Vec<Item>) -> Result<Option<Self>, CodecError> {
         let mut session = None;
-        let (mut steps, mut documents, mut corrections) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut steps, mut documents, mut corrections, mut subsessions, mut liveness) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for item in items {
             let sk = match item.get(SK) {
                 Some(AttributeValue::S(sk)) => sk.clone(),
@@ -227,11 +249,17 @@ impl SessionItems {
                 documents.push(decode::<DocumentRecord>(item)?);
             } else if sk.starts_with("CORR#") {
                 corrections.push(decode::<CorrectionRecord>(item)?);
+            } else if sk.starts_with("SUB#") {
+                subsessions.push(decode::<SubsessionRecord>(item)?);
+            } else if sk.starts_with("LIVENESS#") {
+                liveness.push(decode::<LivenessAttempt>(item)?);
             }
         }
         corrections.sort_by_key(|c: &CorrectionRecord| c.created_at);
         documents.sort_by_key(|d: &DocumentRecord| d.created_at);
-        Ok(session.map(|session| Self { session, steps, documents, corrections }))
+        subsessions.sort_by_key(|s: &SubsessionRecord| s.sequence);
+        liveness.sort_by_key(|l: &LivenessAttempt| l.sequence);
+        Ok(session.map(|session| Self { session, steps, documents, corrections, subsessions, liveness }))
     }
 
     pub fn step(&self, step: &StepId) -> Option<&StepRecord> {
@@ -280,6 +308,7 @@ mod tests {
             updated_at: now,
             external_reference: Some("cus_1".into()),
             metadata: Some(serde_json::json!({"plan": "gold", "seats": 3}).as_object().unwrap().clone()),
+            parent: None,
         }
     }
 
@@ -332,7 +361,9 @@ mod tests {
         let items = vec![step_item(&record.session_id, &step).unwrap(), session_item(&record).unwrap()];
         let parsed = SessionItems::from_items(items).unwrap().unwrap();
         assert_eq!(parsed.steps, vec![step]);
-        assert!(parsed.documents.is_empty() && parsed.corrections.is_empty());
+        assert!(
+            parsed.documents.is_empty() && parsed.corrections.is_empty() && parsed.subsessions.is_empty()
+        );
         assert!(SessionItems::from_items(vec![]).unwrap().is_none());
     }
 }

@@ -17,6 +17,10 @@ pub enum Error {
     /// The operation is not allowed in the current state.
     #[error("{0}")]
     Forbidden(String),
+    /// An upstream provider failed; `code` names what failed (`EXTRACTION_FAILED`), the message is
+    /// safe to show and the cause was logged where it happened.
+    #[error("{message}")]
+    Upstream { code: &'static str, message: String },
     /// Missing or invalid credentials.
     #[error("Invalid or missing API key")]
     Unauthorized,

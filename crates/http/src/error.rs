@@ -35,6 +35,7 @@ impl From<Error> for ApiError {
             Error::Validation(message) => Self::validation(message),
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            Error::Upstream { code, message } => Self::new(StatusCode::BAD_GATEWAY, code, message),
             Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
             Error::Unexpected(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "unexpected failure");

@@ -8,7 +8,9 @@
 
 pub mod blob_server;
 mod fs_blobs;
+mod local_extractor;
 mod sqlite_table;
 
 pub use fs_blobs::{Denied, FsBlobs, SignedRequest, BLOB_ROUTE_PREFIX};
+pub use local_extractor::LocalExtractor;
 pub use sqlite_table::SqliteTable;

@@ -8,8 +8,44 @@ use std::path::PathBuf;
 /// Where the single table lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Store {
-    /// An SQLite file shared by every local process.
+    /// An SQLite file shared by every local process (`KYC_STORE=sqlite`, the default).
     Sqlite { path: PathBuf },
+    /// A DynamoDB table (`KYC_STORE=dynamodb`), reached with the standard AWS environment
+    /// (region and credentials; on Lambda, the function's role).
+    DynamoDb {
+        /// The table's name (`KYC_TABLE_NAME`, required).
+        table: String,
+        /// Sends DynamoDB requests here instead of AWS, for a local emulator
+        /// (`KYC_DYNAMODB_ENDPOINT`, optional).
+        endpoint: Option<String>,
+        /// Signs query cursors (`KYC_CURSOR_SECRET`, required).
+        cursor_secret: CursorSecret,
+    },
+}
+
+/// The key that signs query cursors, so clients cannot forge or alter them.
+///
+/// Every instance of a deployment (every Lambda function) must share it, or a cursor issued by
+/// one is rejected by another: set `KYC_CURSOR_SECRET` to at least 32 random characters (for
+/// example `openssl rand -hex 32`), kept like any other secret. Changing it only invalidates
+/// cursors in flight.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CursorSecret(String);
+
+impl CursorSecret {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    /// The secret's bytes.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for CursorSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorSecret(<redacted>)")
+    }
 }
 
 /// Where uploaded documents live.
@@ -40,6 +76,8 @@ pub struct Config {
     /// Default session lifetime in seconds (`KYC_SESSION_TTL_SECONDS`, 7 days).
     pub session_ttl_seconds: i64,
     pub log_format: LogFormat,
+    /// Failed liveness attempts allowed per step (`KYC_LIVENESS_MAX_FAILED_ATTEMPTS`, 5).
+    pub liveness_max_failed_attempts: usize,
     /// Port of the local dev server (`PORT`, 3000); the default public base URL follows it.
     pub port: u16,
 }
@@ -57,7 +95,8 @@ impl Config {
             "sqlite" => {
                 Store::Sqlite { path: var("KYC_SQLITE_PATH").unwrap_or_else(|| ".dev/kyc.db".into()).into() }
             }
-            other => bail!("KYC_STORE={other} is not supported; use sqlite"),
+            "dynamodb" => dynamodb_store(&var)?,
+            other => bail!("KYC_STORE={other} is not supported; use sqlite or dynamodb"),
         };
         let blobs =
             BlobStore::Filesystem { root: var("KYC_BLOB_DIR").unwrap_or_else(|| ".dev/blobs".into()).into() };
@@ -73,6 +112,10 @@ impl Config {
             }
             uploads.allowed_mime_types = types;
         }
+        let liveness_max_failed_attempts = match var("KYC_LIVENESS_MAX_FAILED_ATTEMPTS") {
+            Some(text) => text.parse().context("KYC_LIVENESS_MAX_FAILED_ATTEMPTS must be a whole number")?,
+            None => 5,
+        };
         let port = match var("PORT") {
             Some(text) => text.parse().context("PORT must be a port number")?,
             None => 3000,
@@ -106,12 +149,39 @@ impl Config {
             store,
             blobs,
             uploads,
+            liveness_max_failed_attempts,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             session_ttl_seconds,
             log_format,
             port,
         })
     }
+}
+
+/// The DynamoDB store's settings (`KYC_TABLE_NAME`, `KYC_CURSOR_SECRET`, `KYC_DYNAMODB_ENDPOINT`).
+fn dynamodb_store(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Store> {
+    let Some(table) = var("KYC_TABLE_NAME").filter(|name| !name.is_empty()) else {
+        bail!("KYC_STORE=dynamodb needs KYC_TABLE_NAME, the DynamoDB table's name");
+    };
+    let valid_name = (3..=255).contains(&table.len())
+        && table.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !valid_name {
+        bail!("KYC_TABLE_NAME must be 3 to 255 letters, digits, '_', '-' or '.'");
+    }
+    let Some(secret) = var("KYC_CURSOR_SECRET") else {
+        bail!("KYC_STORE=dynamodb needs KYC_CURSOR_SECRET, the key that signs query cursors (32+ random characters, the same for every function)");
+    };
+    if secret.len() < CursorSecret::MIN_LEN {
+        bail!("KYC_CURSOR_SECRET must be at least {} characters", CursorSecret::MIN_LEN);
+    }
+    let endpoint = var("KYC_DYNAMODB_ENDPOINT").filter(|url| !url.is_empty());
+    if let Some(url) = &endpoint {
+        let parsed = url::Url::parse(url).context("KYC_DYNAMODB_ENDPOINT must be an absolute URL")?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            bail!("KYC_DYNAMODB_ENDPOINT must be an http(s) URL");
+        }
+    }
+    Ok(Store::DynamoDb { table, endpoint, cursor_secret: CursorSecret(secret) })
 }
 
 #[cfg(test)]
@@ -150,6 +220,60 @@ mod tests {
         assert_eq!(config.uploads.allowed_mime_types, vec!["image/jpeg", "application/pdf"]);
         assert_eq!(config.uploads.max_bytes, 1000);
         assert!(config_err(&[("KYC_ALLOWED_MIME_TYPES", "image/gif")]).contains("not a supported type"));
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn dynamodb_needs_a_table_name_and_a_cursor_secret() {
+        let config = config(&[
+            ("KYC_STORE", "dynamodb"),
+            ("KYC_TABLE_NAME", "kyc-prod"),
+            ("KYC_CURSOR_SECRET", SECRET),
+        ])
+        .unwrap();
+        let Store::DynamoDb { table, endpoint, cursor_secret } = config.store else {
+            panic!("expected the DynamoDB store, got {:?}", config.store);
+        };
+        assert_eq!((table.as_str(), endpoint), ("kyc-prod", None));
+        assert_eq!(cursor_secret.expose(), SECRET.as_bytes());
+        assert_eq!(format!("{cursor_secret:?}"), "CursorSecret(<redacted>)");
+
+        assert!(config_err(&[("KYC_STORE", "dynamodb"), ("KYC_CURSOR_SECRET", SECRET)])
+            .contains("KYC_TABLE_NAME"));
+        assert!(config_err(&[
+            ("KYC_STORE", "dynamodb"),
+            ("KYC_TABLE_NAME", "t!"),
+            ("KYC_CURSOR_SECRET", SECRET)
+        ])
+        .contains("KYC_TABLE_NAME"));
+        assert!(
+            config_err(&[("KYC_STORE", "dynamodb"), ("KYC_TABLE_NAME", "kyc")]).contains("KYC_CURSOR_SECRET")
+        );
+        assert!(config_err(&[
+            ("KYC_STORE", "dynamodb"),
+            ("KYC_TABLE_NAME", "kyc"),
+            ("KYC_CURSOR_SECRET", "short")
+        ])
+        .contains("at least 32"));
+    }
+
+    #[test]
+    fn dynamodb_may_point_at_a_local_emulator() {
+        let vars = |endpoint: &'static str| {
+            [
+                ("KYC_STORE", "dynamodb"),
+                ("KYC_TABLE_NAME", "kyc"),
+                ("KYC_CURSOR_SECRET", SECRET),
+                ("KYC_DYNAMODB_ENDPOINT", endpoint),
+            ]
+        };
+        let config = config(&vars("http://127.0.0.1:8000")).unwrap();
+        assert!(
+            matches!(&config.store, Store::DynamoDb { endpoint: Some(url), .. } if url == "http://127.0.0.1:8000")
+        );
+        assert!(config_err(&vars("localhost:8000")).contains("KYC_DYNAMODB_ENDPOINT"));
+        assert!(config_err(&vars("ftp://127.0.0.1")).contains("KYC_DYNAMODB_ENDPOINT"));
     }
 
     #[test]

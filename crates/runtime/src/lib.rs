@@ -15,10 +15,15 @@ use kyc_core::ports::{Blobs, SystemClock, Table};
 use kyc_core::services::{Ports, Services, Settings};
 use std::sync::Arc;
 
-/// Opens the store the config names.
-pub fn open_table(config: &Config) -> anyhow::Result<Arc<dyn Table>> {
+/// Opens the store the config names (for DynamoDB, loading the AWS environment: region and
+/// credentials).
+pub async fn open_table(config: &Config) -> anyhow::Result<Arc<dyn Table>> {
     match &config.store {
         config::Store::Sqlite { path } => Ok(Arc::new(kyc_local::SqliteTable::open(path)?)),
+        config::Store::DynamoDb { table, endpoint, cursor_secret } => {
+            let client = kyc_aws::dynamodb_client(endpoint.as_deref()).await;
+            Ok(Arc::new(kyc_aws::DynamoTable::new(client, table, cursor_secret.expose())))
+        }
     }
 }
 
@@ -35,13 +40,21 @@ pub fn local_blobs(config: &Config) -> anyhow::Result<kyc_local::FsBlobs> {
 }
 
 /// Builds the services on the configured adapters and the system clock.
-pub fn services(config: &Config) -> anyhow::Result<Services> {
+pub async fn services(config: &Config) -> anyhow::Result<Services> {
     let settings = Settings {
         public_base_url: config.public_base_url.clone(),
         default_session_ttl_seconds: config.session_ttl_seconds,
         uploads: config.uploads.clone(),
+        liveness_max_failed_attempts: config.liveness_max_failed_attempts,
     };
-    let ports =
-        Ports { table: open_table(config)?, blobs: open_blobs(config)?, clock: Arc::new(SystemClock) };
+    let blobs = open_blobs(config)?;
+    let ports = Ports {
+        table: open_table(config).await?,
+        blobs: blobs.clone(),
+        clock: Arc::new(SystemClock),
+        liveness: None,
+        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
+        live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
+    };
     Ok(Services::new(ports, settings))
 }

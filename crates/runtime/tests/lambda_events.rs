@@ -19,7 +19,7 @@ async fn invoke(router: axum::Router, event_file: &str) -> (StatusCode, Value, V
     (status, serde_json::from_slice(&body).unwrap(), event)
 }
 
-fn state(dir: &tempfile::TempDir) -> AppState {
+async fn state(dir: &tempfile::TempDir) -> AppState {
     let db = dir.path().join("kyc.db").display().to_string();
     let blobs = dir.path().join("blobs").display().to_string();
     let config = kyc_runtime::Config::from_vars(|name| match name {
@@ -28,7 +28,7 @@ fn state(dir: &tempfile::TempDir) -> AppState {
         _ => None,
     })
     .unwrap();
-    AppState::new(kyc_runtime::services(&config).unwrap())
+    AppState::new(kyc_runtime::services(&config).await.unwrap())
 }
 
 /// The route group whose function serves an event, from the event file's name.
@@ -36,6 +36,7 @@ fn group_router(file_name: &str) -> axum::Router<AppState> {
     match file_name.split('-').next() {
         Some("sessions") => routes::sessions::router(),
         Some("uploads") => routes::uploads::router(),
+        Some("subsessions") => routes::subsessions::router(),
         Some("tenant") => routes::tenant::router(),
         other => panic!("no route group for event {file_name} ({other:?})"),
     }
@@ -53,7 +54,7 @@ async fn every_event_reaches_a_route_of_its_function_and_answers_with_api_gatewa
     names.sort();
     assert!(names.len() >= 14, "{names:?}");
     for name in names {
-        let router = app(group_router(&name), state(&dir));
+        let router = app(group_router(&name), state(&dir).await);
 
         let (status, body, event) = invoke(router, &name).await;
 
@@ -63,6 +64,10 @@ async fn every_event_reaches_a_route_of_its_function_and_answers_with_api_gatewa
         } else {
             (StatusCode::NOT_FOUND, "Session not found or expired")
         };
-        assert_eq!((status, body["error"]["message"].as_str()), (expected_status, Some(message)), "{name}: {body}");
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (expected_status, Some(message)),
+            "{name}: {body}"
+        );
     }
 }

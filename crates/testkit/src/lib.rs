@@ -9,7 +9,9 @@
 #![warn(missing_docs)]
 
 pub use counting::{CountingTable, RoundTrips};
+pub use counting_extractor::CountingExtractor;
 pub use manual_clock::ManualClock;
+pub use scripted_liveness::ScriptedLiveness;
 
 /// Expands to the whole [`table_conformance`] suite as `#[tokio::test]`s.
 ///
@@ -121,5 +123,7 @@ macro_rules! table_conformance_tests {
 pub mod table_conformance;
 
 mod counting;
+mod counting_extractor;
 
 mod manual_clock;
+mod scripted_liveness;

@@ -23,7 +23,7 @@ pub enum DocumentStatus {
 }
 
 /// One document of a session.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DocumentRecord {
     pub doc_id: DocId,
     pub step_id: StepId,
@@ -43,6 +43,9 @@ pub struct DocumentRecord {
     /// Largest size the upload may have (pending uploads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_bytes: Option<u64>,
+    /// Identity data read from the document, once extracted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extraction: Option<super::extraction::Extraction>,
 }
 
 impl DocumentRecord {

@@ -27,6 +27,11 @@ pub enum AuditAction {
     DocumentUploaded,
     /// A new upload replaced an earlier one of the same type (`allow_multiple: false`).
     DocumentReplaced,
+    LivenessStarted,
+    LivenessFailed,
+    SubsessionCreated,
+    SubsessionLinkRegenerated,
+    SubsessionDeleted,
 }
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.

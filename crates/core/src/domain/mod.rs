@@ -3,10 +3,13 @@
 pub mod correction;
 pub mod countries;
 pub mod document;
+pub mod extraction;
 pub mod files;
 pub mod form;
 pub mod history;
 pub mod ids;
+pub mod liveness;
+pub mod mrz;
 pub mod secrets;
 pub mod session;
 pub mod tenant;

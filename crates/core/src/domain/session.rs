@@ -166,6 +166,56 @@ pub struct SessionRecord {
     pub external_reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Set on a subsession: the session and step that collected it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
+}
+
+/// Where a subsession (a related party's session) belongs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentLink {
+    pub session_id: SessionId,
+    pub step_id: StepId,
+}
+
+/// A parent's record of one of its subsessions (`SUB#…` item in the parent's partition). Its
+/// `status` mirrors the child's, updated in the same transaction as every change of the child.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SubsessionRecord {
+    pub subsession_id: SessionId,
+    /// The parent's version after the creation: orders subsessions by creation.
+    pub sequence: u64,
+    pub step_id: StepId,
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    pub workflow_id: WorkflowId,
+    pub workflow_version: u32,
+    pub status: SessionStatus,
+    pub expires_at: i64,
+    pub created_at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl SubsessionRecord {
+    /// The child's status as of `now` (a live child past its expiry reads as `expired`).
+    pub fn status_at(&self, now: Timestamp) -> SessionStatus {
+        if self.status.accepts_end_user_input() && now.unix() >= self.expires_at {
+            SessionStatus::Expired
+        } else {
+            self.status
+        }
+    }
+}
+
+impl SessionStatus {
+    /// Whether the end user has finished: every status after the last step, except failures.
+    pub fn is_finished_by_end_user(self) -> bool {
+        matches!(self, Self::ManualReview | Self::Processing | Self::Completed | Self::Approved)
+    }
 }
 
 impl SessionRecord {

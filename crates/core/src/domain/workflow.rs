@@ -85,12 +85,30 @@ pub struct LivenessConfig {
     /// Whether the public API returns the confidence score (the tenant view always has it).
     #[serde(default = "yes")]
     pub expose_confidence: bool,
+    /// Compare the liveness reference image with the ID document's portrait (live mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_match: Option<FaceMatch>,
 }
 
 impl Default for LivenessConfig {
     fn default() -> Self {
-        Self { min_confidence: default_min_confidence(), expose_confidence: true }
+        Self { min_confidence: default_min_confidence(), expose_confidence: true, face_match: None }
     }
+}
+
+/// Selfie ↔ ID comparison settings of a liveness step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceMatch {
+    /// The document type (of an earlier step) that holds the portrait.
+    pub document_type: DocumentType,
+    /// Lowest similarity (0–100) that passes. Default 95.
+    #[serde(default = "default_min_similarity")]
+    pub min_similarity: f64,
+}
+
+fn default_min_similarity() -> f64 {
+    95.0
 }
 
 /// Settings of a step that collects related-party sessions (UBOs, directors).
@@ -335,6 +353,22 @@ fn validate_step(index: usize, mut step: Step, earlier: &[Step]) -> Result<Step,
                     "liveness_config.min_confidence must be between 0 and 100, got {}",
                     config.min_confidence
                 )));
+            }
+            if let Some(face_match) = &config.face_match {
+                if !(0.0..=100.0).contains(&face_match.min_similarity) {
+                    return Err(wrap(
+                        "liveness_config.face_match.min_similarity must be between 0 and 100".into(),
+                    ));
+                }
+                let earlier = earlier.iter().any(|s| {
+                    s.document_requirements.iter().any(|r| r.document_type == face_match.document_type)
+                });
+                if !earlier {
+                    return Err(wrap(format!(
+                        "liveness_config.face_match.document_type '{}' is not required by an earlier step",
+                        face_match.document_type
+                    )));
+                }
             }
         }
         StepType::SubsessionCollection => {

@@ -2,8 +2,12 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod extractor;
+pub mod liveness;
 pub mod table;
 
 pub use blobs::Blobs;
 pub use clock::{Clock, SystemClock};
+pub use extractor::Extractor;
+pub use liveness::LivenessProvider;
 pub use table::Table;

@@ -78,6 +78,17 @@ impl<'a> SessionChange<'a> {
                 .set("updated_at", AttributeValue::S(self.at.rfc3339())),
         )];
         ops.extend(self.ops);
+        if let Some(parent) = &session.parent {
+            // The parent's record of this subsession follows every change, in the same transaction;
+            // if the parent deleted it meanwhile, the change fails instead of resurrecting it.
+            let mut mirror =
+                Update::new(keys::subsession(&parent.session_id, &session.session_id), Condition::ItemExists)
+                    .set("status", AttributeValue::S(self.next_status.as_str().into()));
+            if self.next_status.is_finished_by_end_user() && !session.status.is_finished_by_end_user() {
+                mirror = mirror.set("completed_at", AttributeValue::S(self.at.rfc3339()));
+            }
+            ops.push(WriteOp::Update(mirror));
+        }
         if let Some((action, step_id, changed_fields)) = self.audit {
             let entry = AuditEntry {
                 at: self.at,

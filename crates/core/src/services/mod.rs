@@ -2,24 +2,35 @@
 //! every request (it holds the store handle and the warm token cache).
 
 mod changes;
+mod extract;
+mod liveness;
 mod progress;
 mod public_view;
 mod review;
 mod sessions;
 mod steps;
+mod subsessions;
 mod tenants;
 mod token_cache;
 mod uploads;
 mod workflows;
 
 pub use changes::CONCURRENT_CHANGE;
-pub use public_view::{PublicCorrection, PublicDocument, PublicSessionState, PublicStep, PublicWorkflow};
+pub use extract::{ExtractRequest, ExtractionView};
+pub use liveness::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};
+pub use public_view::{
+    PublicCorrection, PublicDocument, PublicLivenessSession, PublicSessionState, PublicStep, PublicWorkflow,
+};
 pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
 pub use sessions::{
     CreateSession, CreatedSession, TenantDocumentView, TenantSessionView, TenantStepView,
     DOWNLOAD_URL_TTL_SECONDS,
 };
 pub use steps::StepCompleted;
+pub use subsessions::{
+    CreateSubsession, LinkRegenerated, SubsessionCreated, SubsessionDeleted, SubsessionList,
+    SubsessionSummary,
+};
 pub use tenants::IssuedApiKey;
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
@@ -27,7 +38,7 @@ pub use uploads::{
 };
 
 use crate::domain::time::Timestamp;
-use crate::ports::{Blobs, Clock, Table};
+use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table};
 use std::sync::Arc;
 use token_cache::TokenCache;
 
@@ -40,6 +51,8 @@ pub struct Settings {
     pub default_session_ttl_seconds: i64,
     /// Upload rules.
     pub uploads: UploadSettings,
+    /// Failed liveness attempts allowed per step before the step is locked (AWS suggests a cap).
+    pub liveness_max_failed_attempts: usize,
 }
 
 /// Limits of document uploads.
@@ -81,6 +94,13 @@ pub struct Ports {
     pub table: Arc<dyn Table>,
     pub blobs: Arc<dyn Blobs>,
     pub clock: Arc<dyn Clock>,
+    /// The live-mode liveness provider; `None` where none is deployed (live-mode liveness then
+    /// answers that it is unavailable; test mode always uses the sandbox).
+    pub liveness: Option<Arc<dyn LivenessProvider>>,
+    /// Extraction for test-mode sessions (local parsing and sandbox answers).
+    pub test_extractor: Arc<dyn Extractor>,
+    /// Extraction for live-mode sessions (Textract on AWS; local parsing elsewhere).
+    pub live_extractor: Arc<dyn Extractor>,
 }
 
 /// Longest lifetime a tenant may give a session (90 days).
@@ -93,14 +113,26 @@ pub struct Services {
     table: Arc<dyn Table>,
     blobs: Arc<dyn Blobs>,
     clock: Arc<dyn Clock>,
+    liveness: Option<Arc<dyn LivenessProvider>>,
+    test_extractor: Arc<dyn Extractor>,
+    live_extractor: Arc<dyn Extractor>,
     settings: Settings,
     tokens: TokenCache,
 }
 
 impl Services {
     pub fn new(ports: Ports, settings: Settings) -> Self {
-        let Ports { table, blobs, clock } = ports;
-        Self { table, blobs, clock, settings, tokens: TokenCache::default() }
+        let Ports { table, blobs, clock, liveness, test_extractor, live_extractor } = ports;
+        Self {
+            table,
+            blobs,
+            clock,
+            liveness,
+            test_extractor,
+            live_extractor,
+            settings,
+            tokens: TokenCache::default(),
+        }
     }
 
     fn now(&self) -> Timestamp {
@@ -108,7 +140,7 @@ impl Services {
     }
 
     /// The public link of a session's access token.
-    fn public_url(&self, token: &str) -> String {
+    pub(crate) fn public_url(&self, token: &str) -> String {
         format!("{}/public/sessions/{token}", self.settings.public_base_url.trim_end_matches('/'))
     }
 }

@@ -7,6 +7,7 @@ use crate::codec::SessionItems;
 use crate::domain::correction::{CorrectionId, CorrectionStatus};
 use crate::domain::document::DocId;
 use crate::domain::ids::{DocumentType, FieldId, SessionId, StepId};
+use crate::domain::liveness::AttemptStatus;
 use crate::domain::session::{SessionStatus, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{Branding, Step};
@@ -39,6 +40,8 @@ pub struct PublicStep {
     pub completed_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<PublicDocument>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub liveness_sessions: Vec<PublicLivenessSession>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form_data: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -55,6 +58,14 @@ pub struct PublicDocument {
     pub mime_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uploaded_at: Option<Timestamp>,
+}
+
+/// A liveness attempt, without scores or failure reasons.
+#[derive(Clone, Debug, Serialize)]
+pub struct PublicLivenessSession {
+    pub liveness_session_id: String,
+    pub status: AttemptStatus,
+    pub created_at: Timestamp,
 }
 
 /// An open correction request, without reviewer identity or internal notes.
@@ -105,6 +116,16 @@ impl PublicSessionState {
                             file_name: d.file_name.clone(),
                             mime_type: d.mime_type.clone(),
                             uploaded_at: d.uploaded_at,
+                        })
+                        .collect(),
+                    liveness_sessions: items
+                        .liveness
+                        .iter()
+                        .filter(|a| a.step_id == step.step_id)
+                        .map(|a| PublicLivenessSession {
+                            liveness_session_id: a.liveness_session_id.clone(),
+                            status: a.status,
+                            created_at: a.created_at,
                         })
                         .collect(),
                     form_data: record.and_then(|r| r.form_data.clone()),

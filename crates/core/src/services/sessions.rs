@@ -7,8 +7,9 @@ use crate::domain::correction::CorrectionRecord;
 use crate::domain::document::{DocumentRecord, DocumentStatus};
 use crate::domain::history::AuditEntry;
 use crate::domain::ids::{SessionId, WorkflowId};
+use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::AccessToken;
-use crate::domain::session::{SessionRecord, SessionStatus, StepStatus};
+use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatus, SubsessionRecord};
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -43,6 +44,18 @@ pub struct CreatedSession {
     pub public_url: String,
 }
 
+/// The writes that create a session: its item and its token's item, both new.
+pub(crate) fn new_session_writes(session: &SessionRecord) -> Result<Vec<WriteOp>> {
+    let token = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
+    Ok(vec![
+        WriteOp::Put { item: codec::session_item(session)?, condition: Condition::ItemAbsent },
+        WriteOp::Put {
+            item: codec::token_item(&session.token_hash, &token)?,
+            condition: Condition::ItemAbsent,
+        },
+    ])
+}
+
 /// Everything the tenant may see of a session, internal notes and audit trail included.
 #[derive(Clone, Debug, Serialize)]
 pub struct TenantSessionView {
@@ -59,6 +72,13 @@ pub struct TenantSessionView {
     pub steps: Vec<TenantStepView>,
     pub documents: Vec<TenantDocumentView>,
     pub corrections: Vec<CorrectionRecord>,
+    /// Every liveness attempt, with scores and failure reasons.
+    pub liveness_attempts: Vec<LivenessAttempt>,
+    /// Related parties' sessions collected by this one.
+    pub subsessions: Vec<SubsessionRecord>,
+    /// Set when this session is itself a subsession.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentLink>,
     pub audit_trail: Vec<AuditEntry>,
     pub expires_at: i64,
     pub created_at: Timestamp,
@@ -135,17 +155,9 @@ impl Services {
             updated_at: now,
             external_reference: request.external_reference,
             metadata: request.metadata,
+            parent: None,
         };
-        let token_record = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
-        self.table
-            .transact(vec![
-                WriteOp::Put { item: codec::session_item(&session)?, condition: Condition::ItemAbsent },
-                WriteOp::Put {
-                    item: codec::token_item(&session.token_hash, &token_record)?,
-                    condition: Condition::ItemAbsent,
-                },
-            ])
-            .await?;
+        self.table.transact(new_session_writes(&session)?).await?;
         let public_url = self.public_url(&token.expose());
         Ok(CreatedSession { session, access_token: token, public_url })
     }
@@ -186,7 +198,7 @@ impl Services {
         let link_expiry =
             time::OffsetDateTime::from_unix_timestamp(self.now().unix() + DOWNLOAD_URL_TTL_SECONDS)
                 .map_err(|e| Error::Unexpected(e.into()))?;
-        let SessionItems { session, documents, corrections, .. } = items;
+        let SessionItems { session, documents, corrections, subsessions, liveness, .. } = items;
         let mut document_views = Vec::with_capacity(documents.len());
         for record in documents {
             let download_url = match record.status {
@@ -207,6 +219,9 @@ impl Services {
             steps,
             documents: document_views,
             corrections,
+            liveness_attempts: liveness,
+            subsessions,
+            parent: session.parent,
             audit_trail,
             expires_at: session.expires_at,
             created_at: session.created_at,
@@ -254,6 +269,11 @@ impl Services {
         }
         self.tokens.insert(hash, session_id);
         Ok(items)
+    }
+
+    /// Reads a session again after losing a race (no token lookup: the session id is known).
+    pub(crate) async fn reload_session(&self, items: &SessionItems) -> Result<SessionItems> {
+        self.load_session(&items.session.session_id).await?.ok_or_else(|| Error::not_found(SESSION_NOT_FOUND))
     }
 
     /// Reads a whole session partition in one Query.

@@ -3,6 +3,7 @@
 
 use super::changes::SessionChange;
 use super::progress::Progress;
+use super::subsessions::Tally;
 use super::Services;
 use crate::codec::{self, SessionItems};
 use crate::domain::correction::CorrectionStatus;
@@ -10,6 +11,7 @@ use crate::domain::form::{validate_form, FormData};
 use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::StepId;
 use crate::domain::session::{SessionEvent, SessionStatus, StepRecord, StepStatus};
+use crate::domain::time::Timestamp;
 use crate::domain::workflow::{CorrectionResolution, Step, StepType};
 use crate::error::{Error, Result};
 use crate::ports::table::{Condition, WriteOp};
@@ -42,7 +44,7 @@ impl Services {
         let step = session.workflow.step(&step_id).ok_or_else(|| Error::validation("Step not found"))?;
         let correcting = status == SessionStatus::AwaitingClientCorrection;
         check_editable(&items, step, correcting)?;
-        check_step_type(&items, step, correcting)?;
+        check_step_type(&items, step, correcting, self.now())?;
 
         let previous = items.step(&step_id);
         let previous_form = previous.and_then(|p| p.form_data.clone()).unwrap_or_default();
@@ -59,56 +61,73 @@ impl Services {
         let changed_fields = changed_fields(&previous_form, &form);
 
         let mut change = SessionChange::new(self, session, Actor::EndUser);
-        let record = StepRecord {
-            step_id: step_id.clone(),
-            status: StepStatus::Completed,
-            started_at: previous.and_then(|p| p.started_at).or(Some(change.at())),
-            completed_at: Some(change.at()),
-            form_data: (!form.is_empty()).then_some(form),
-        };
-        let after = items.with_step(record.clone());
-        let progress = Progress::of(&after);
-        change.write(WriteOp::Put {
-            item: codec::step_item(&session.session_id, &record)?,
-            condition: Condition::Always,
-        });
-        change.emit(EventType::StepCompleted, Some(step_id.clone()));
-
-        let next_step = if correcting {
-            for correction in items.open_corrections(&step_id) {
-                let mut resolved = correction.clone();
-                resolved.status = CorrectionStatus::Resolved;
-                resolved.resolved_at = Some(change.at());
-                let item = codec::correction_item(&session.session_id, &resolved)?;
-                change.write(WriteOp::Put { item, condition: Condition::Always });
-            }
-            let others_open = items.corrections.iter().any(|c| c.is_open() && c.step_id != step_id);
-            if !others_open {
-                let mode = session.workflow.validation_config.correction_resolution;
-                change.set_status(transition(status, SessionEvent::CorrectionsResolved(mode))?);
-                if mode == CorrectionResolution::AutoProcess {
-                    change.emit(EventType::ProcessingRequested, None);
-                }
-            }
-            progress.next_correction(&step_id)
-        } else {
-            if progress.all_required_done() {
-                let review_required = session.workflow.review_required;
-                change.set_status(transition(status, SessionEvent::StepsFinished { review_required })?);
-                change.emit(EventType::SessionCompleted, None);
-            }
-            progress.next_after(&step_id)
-        };
-        let session_completed = !change.next_status().accepts_end_user_input();
-        change.audit(AuditAction::StepCompleted, Some(step_id.clone()), changed_fields);
+        let completed = finish_step(&items, step, form, &mut change)?;
+        change.audit(AuditAction::StepCompleted, Some(step_id), changed_fields);
         change.commit(self).await?;
-        Ok(StepCompleted {
-            step_id,
-            status: StepStatus::Completed,
-            next_step_id: if session_completed { None } else { next_step.map(|s| s.step_id.clone()) },
-            session_completed,
-        })
+        Ok(completed)
     }
+}
+
+/// Adds the completion of `step` to `change`: the step record, resolved corrections, the
+/// session's next status and the events. Callers have checked that the step may complete.
+pub(crate) fn finish_step(
+    items: &SessionItems,
+    step: &Step,
+    form: FormData,
+    change: &mut SessionChange<'_>,
+) -> Result<StepCompleted> {
+    let session = &items.session;
+    let status = session.status_at(change.at());
+    let correcting = status == SessionStatus::AwaitingClientCorrection;
+    let step_id = step.step_id.clone();
+    let previous = items.step(&step_id);
+    let record = StepRecord {
+        step_id: step_id.clone(),
+        status: StepStatus::Completed,
+        started_at: previous.and_then(|p| p.started_at).or(Some(change.at())),
+        completed_at: Some(change.at()),
+        form_data: (!form.is_empty()).then_some(form),
+    };
+    let after = items.with_step(record.clone());
+    let progress = Progress::of(&after);
+    change.write(WriteOp::Put {
+        item: codec::step_item(&session.session_id, &record)?,
+        condition: Condition::Always,
+    });
+    change.emit(EventType::StepCompleted, Some(step_id.clone()));
+
+    let next_step = if correcting {
+        for correction in items.open_corrections(&step_id) {
+            let mut resolved = correction.clone();
+            resolved.status = CorrectionStatus::Resolved;
+            resolved.resolved_at = Some(change.at());
+            let item = codec::correction_item(&session.session_id, &resolved)?;
+            change.write(WriteOp::Put { item, condition: Condition::Always });
+        }
+        let others_open = items.corrections.iter().any(|c| c.is_open() && c.step_id != step_id);
+        if !others_open {
+            let mode = session.workflow.validation_config.correction_resolution;
+            change.set_status(transition(status, SessionEvent::CorrectionsResolved(mode))?);
+            if mode == CorrectionResolution::AutoProcess {
+                change.emit(EventType::ProcessingRequested, None);
+            }
+        }
+        progress.next_correction(&step_id)
+    } else {
+        if progress.all_required_done() {
+            let review_required = session.workflow.review_required;
+            change.set_status(transition(status, SessionEvent::StepsFinished { review_required })?);
+            change.emit(EventType::SessionCompleted, None);
+        }
+        progress.next_after(&step_id)
+    };
+    let session_completed = !change.next_status().accepts_end_user_input();
+    Ok(StepCompleted {
+        step_id,
+        status: StepStatus::Completed,
+        next_step_id: if session_completed { None } else { next_step.map(|s| s.step_id.clone()) },
+        session_completed,
+    })
 }
 
 fn transition(status: SessionStatus, event: SessionEvent) -> Result<SessionStatus> {
@@ -116,7 +135,7 @@ fn transition(status: SessionStatus, event: SessionEvent) -> Result<SessionStatu
 }
 
 /// Whether the end user may (re)complete this step now.
-fn check_editable(items: &SessionItems, step: &Step, correcting: bool) -> Result<()> {
+pub(crate) fn check_editable(items: &SessionItems, step: &Step, correcting: bool) -> Result<()> {
     let progress = Progress::of(items);
     let current = progress.status(&step.step_id);
     if current == StepStatus::Skipped {
@@ -138,15 +157,20 @@ fn check_editable(items: &SessionItems, step: &Step, correcting: bool) -> Result
 }
 
 /// Step types that complete through their own flow, or only once their documents are in.
-fn check_step_type(items: &SessionItems, step: &Step, correcting: bool) -> Result<()> {
+fn check_step_type(items: &SessionItems, step: &Step, correcting: bool, now: Timestamp) -> Result<()> {
     match step.step_type {
         StepType::FormFill => Ok(()),
         StepType::Liveness => {
             Err(Error::forbidden("Liveness steps are completed by passing the liveness check"))
         }
-        StepType::SubsessionCollection => Err(Error::forbidden(
-            "Subsession collection steps cannot be completed yet: related-party sessions are not available",
-        )),
+        StepType::SubsessionCollection => {
+            let config =
+                step.subsession_config.as_ref().ok_or_else(|| Error::validation("Step not found"))?;
+            match Tally::of(items, &step.step_id, now).blocker(config) {
+                Some(reason) => Err(Error::forbidden(reason)),
+                None => Ok(()),
+            }
+        }
         StepType::DocumentUpload | StepType::Selfie => {
             let confirmed = |document_type: &_| {
                 items.documents.iter().any(|d| {

@@ -136,6 +136,7 @@ impl Services {
             size_bytes: None,
             sha256: None,
             max_bytes: Some(grant.max_bytes),
+            extraction: None,
         };
         let item = codec::document_item(&items.session.session_id, &record)?;
         self.table.put(item, Condition::ItemAbsent).await?;
@@ -238,6 +239,7 @@ impl Services {
             size_bytes: Some(bytes.len() as u64),
             sha256: Some(hex::encode(Sha256::digest(&bytes))),
             max_bytes: None,
+            extraction: None,
         };
         self.blobs.put(&key, bytes, &target.mime_type).await?;
         let mut items = items;
@@ -346,13 +348,6 @@ impl Services {
             std::iter::once(record.doc_id.clone()).chain(replaced.iter().map(|d| d.doc_id.clone())).collect(),
         );
         change.commit(self).await
-    }
-
-    /// Reads a session again after losing a race (no cache involved: the session id is known).
-    async fn reload_session(&self, items: &SessionItems) -> Result<SessionItems> {
-        self.load_session(&items.session.session_id)
-            .await?
-            .ok_or_else(|| Error::not_found(super::sessions::SESSION_NOT_FOUND))
     }
 }
 

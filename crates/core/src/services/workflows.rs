@@ -15,12 +15,14 @@ impl Services {
         caller: &TenantPrincipal,
         definition: WorkflowDefinition,
     ) -> Result<WorkflowRecord> {
+        let definition = definition.validate().map_err(Error::Validation)?;
+        self.check_subsession_workflows(&caller.tenant_id, &definition).await?;
         let record = WorkflowRecord {
             workflow_id: WorkflowId::mint(),
             tenant_id: caller.tenant_id.clone(),
             version: 1,
             created_at: self.now(),
-            definition: definition.validate().map_err(Error::Validation)?,
+            definition,
         };
         self.table.put(codec::workflow_item(&record)?, Condition::ItemAbsent).await?;
         Ok(record)
@@ -34,6 +36,7 @@ impl Services {
         definition: WorkflowDefinition,
     ) -> Result<WorkflowRecord> {
         let definition = definition.validate().map_err(Error::Validation)?;
+        self.check_subsession_workflows(&caller.tenant_id, &definition).await?;
         let latest = self.workflow(&caller.tenant_id, workflow_id, None).await?;
         let record = WorkflowRecord {
             workflow_id: workflow_id.clone(),
@@ -50,6 +53,27 @@ impl Services {
             ))),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// Every workflow a `subsession_collection` step names must exist for this tenant.
+    async fn check_subsession_workflows(
+        &self,
+        tenant: &TenantId,
+        definition: &WorkflowDefinition,
+    ) -> Result<()> {
+        for step in &definition.steps {
+            if let Some(config) = &step.subsession_config {
+                if let Err(Error::NotFound(_)) =
+                    self.workflow(tenant, &config.workflow_id, config.workflow_version).await
+                {
+                    return Err(Error::validation(format!(
+                        "step '{}': subsession_config.workflow_id '{}' does not name one of your workflows",
+                        step.step_id, config.workflow_id
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads one version of a tenant's workflow, or its latest version.

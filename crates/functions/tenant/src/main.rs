@@ -7,6 +7,6 @@ use kyc_runtime::{init_logging, serve_lambda, services, Config};
 async fn main() -> Result<(), kyc_runtime::Error> {
     let config = Config::from_env()?;
     init_logging(config.log_format);
-    let state = AppState::new(services(&config)?);
+    let state = AppState::new(services(&config).await?);
     serve_lambda(app(routes::tenant::router(), state)).await
 }

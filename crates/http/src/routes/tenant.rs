@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}", get(get_session))
         .route("/v1/sessions/{session_id}/corrections", post(request_corrections))
         .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
+        .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
 }
 
 #[derive(Serialize)]
@@ -164,4 +165,30 @@ async fn cancel_session(
 ) -> Result<Success<SessionCanceled>, ApiError> {
     let status = state.services.cancel_session(&caller, &id).await?;
     Ok(ok(SessionCanceled { session_id: id, status }))
+}
+
+#[derive(Deserialize)]
+struct ExtractQuery {
+    #[serde(default)]
+    refresh: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtractBody {
+    document_type: String,
+}
+
+async fn extract_document(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path((session_id, doc_id)): Path<(String, String)>,
+    Query(query): Query<ExtractQuery>,
+    Json(body): Json<ExtractBody>,
+) -> Result<Success<kyc_core::domain::extraction::Extraction>, ApiError> {
+    let extraction = state
+        .services
+        .tenant_extract(&caller, &session_id, &doc_id, &body.document_type, query.refresh)
+        .await?;
+    Ok(ok(extraction))
 }

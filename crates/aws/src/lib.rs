@@ -1,0 +1,37 @@
+//! AWS adapters of the KYC backend's ports.
+//!
+//! - [`DynamoTable`]: the single-table [`Table`](kyc_core::ports::Table) port on DynamoDB,
+//!   proven by the same conformance suite as the SQLite adapter (against an emulator; see
+//!   `crates/aws/tests/conformance.rs`).
+//! - [`create_table`]: creates the table schema the adapter expects (tests, local emulators).
+//! - [`dynamodb_client`]: an SDK client configured from the environment, as on Lambda.
+
+#![warn(missing_docs)]
+
+mod cursor;
+mod dynamo_table;
+
+pub use dynamo_table::{create_table, DynamoTable, GSI1_INDEX_NAME};
+
+use aws_config::BehaviorVersion;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+
+/// An HTTPS client on rustls with the `ring` crypto provider, for every AWS SDK client.
+///
+/// The SDK's default client uses aws-lc, which is slower to build; the crate turns the default
+/// off and supplies this one instead.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https()
+}
+
+/// Builds a DynamoDB client from the standard AWS environment (region, credentials chain, and
+/// `AWS_ENDPOINT_URL*` variables), optionally sending DynamoDB requests to `endpoint` instead of
+/// AWS (a local emulator such as moto or DynamoDB Local).
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let shared = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
+    let mut config = aws_sdk_dynamodb::config::Builder::from(&shared);
+    if let Some(endpoint) = endpoint {
+        config = config.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(config.build())
+}

@@ -1,0 +1,101 @@
+//! Extraction without a cloud service: the text layer of a PDF, searched for a machine-readable
+//! zone. Images need OCR, which only the AWS deployment has; in test mode they get a clearly
+//! labelled sandbox answer instead (see the README's list of test inputs).
+
+use async_trait::async_trait;
+use kyc_core::domain::extraction::{Extraction, ExtractionSource};
+use kyc_core::domain::files::FileKind;
+use kyc_core::domain::mrz;
+use kyc_core::ports::extractor::{ExtractionError, ExtractionRequest, Extractor};
+use kyc_core::ports::Blobs;
+use std::sync::Arc;
+
+/// Largest document read for extraction.
+const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
+
+/// The ICAO 9303 specimen passport, answered for test-mode images.
+const SANDBOX_MRZ: &str =
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+
+/// Parses PDFs' text layers; answers images from the sandbox when `sandbox` is on.
+pub struct LocalExtractor {
+    blobs: Arc<dyn Blobs>,
+    sandbox: bool,
+}
+
+impl LocalExtractor {
+    /// An extractor reading documents from `blobs`. With `sandbox`, images get the sandbox answer
+    /// (test mode); without, they are refused as unreadable (live mode without OCR).
+    pub fn new(blobs: Arc<dyn Blobs>, sandbox: bool) -> Self {
+        Self { blobs, sandbox }
+    }
+
+    fn sandbox_answer(&self, request: &ExtractionRequest) -> Result<Extraction, ExtractionError> {
+        if request.file_name.to_ascii_lowercase().contains("unreadable") {
+            return Err(ExtractionError::Unreadable(
+                "No identity data could be read from this document".into(),
+            ));
+        }
+        let specimen = mrz::parse(SANDBOX_MRZ, request.today)
+            .map_err(|e| ExtractionError::Provider(anyhow::anyhow!("sandbox specimen: {e:?}")))?;
+        Ok(Extraction::from_mrz(&specimen, Some(request.kind), ExtractionSource::Sandbox))
+    }
+}
+
+/// The text of a PDF's pages, one line per text-positioning step, so an MRZ printed as separate
+/// lines stays separate lines (lopdf's own `extract_text` runs them together). Strings are read
+/// as single-byte text, which is what MRZ fonts (OCR-B, Courier) use.
+fn pdf_text(bytes: &[u8]) -> Result<String, ExtractionError> {
+    use lopdf::Object;
+    let unreadable = || ExtractionError::Unreadable("The PDF cannot be read".into());
+    let document = lopdf::Document::load_mem(bytes).map_err(|_| unreadable())?;
+    let mut text = String::new();
+    for page in document.get_pages().into_values() {
+        let content = document.get_and_decode_page_content(page).map_err(|_| unreadable())?;
+        for operation in content.operations {
+            match operation.operator.as_str() {
+                "Tj" | "'" | "\"" | "TJ" => {
+                    for operand in &operation.operands {
+                        let strings: Vec<&Object> = match operand {
+                            Object::Array(items) => items.iter().collect(),
+                            other => vec![other],
+                        };
+                        for item in strings {
+                            if let Object::String(bytes, _) = item {
+                                text.extend(bytes.iter().map(|&b| char::from(b)));
+                            }
+                        }
+                    }
+                }
+                "Td" | "TD" | "Tm" | "T*" | "ET" => text.push('\n'),
+                _ => {}
+            }
+        }
+    }
+    Ok(text)
+}
+
+#[async_trait]
+impl Extractor for LocalExtractor {
+    async fn extract(&self, request: &ExtractionRequest) -> Result<Extraction, ExtractionError> {
+        match FileKind::from_mime(&request.mime_type) {
+            Some(FileKind::Pdf) => {
+                let bytes =
+                    self.blobs.read_prefix(&request.object_key, MAX_DOCUMENT_BYTES).await.map_err(|e| {
+                        ExtractionError::Provider(anyhow::Error::new(e).context("reading the document"))
+                    })?;
+                let text = tokio::task::spawn_blocking(move || pdf_text(&bytes))
+                    .await
+                    .map_err(|e| ExtractionError::Provider(e.into()))??;
+                let found = mrz::find(&text, request.today).ok_or_else(|| {
+                    ExtractionError::Unreadable("No machine-readable zone was found in the PDF's text".into())
+                })?;
+                Ok(Extraction::from_mrz(&found, Some(request.kind), ExtractionSource::PdfTextLayer))
+            }
+            Some(_) if self.sandbox => self.sandbox_answer(request),
+            _ => Err(ExtractionError::Unreadable(
+                "Reading images needs OCR, which this deployment does not have; upload a PDF".into(),
+            )),
+        }
+    }
+}
