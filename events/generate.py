@@ -78,6 +78,11 @@ legacy = {"step_id": "id_document", "document_type": "id", "file_name": "passpor
           "mime_type": "application/pdf", "file_data": "JVBERi0xLjQKJSVFT0YK"}
 event("uploads-base64", "POST", "/public/sessions/{access_token}/upload", T, legacy)
 event("uploads-base64-documents-alias", "POST", "/public/sessions/{access_token}/documents", T, legacy)
+event("extract-document", "POST", "/public/sessions/{access_token}/extract", T,
+      {"doc_id": "doc_abc123", "document_type": "passport"})
+event("liveness-start", "POST", "/public/sessions/{access_token}/liveness/start", T, {"step_id": "liveness"})
+event("liveness-complete", "POST", "/public/sessions/{access_token}/liveness/complete", T,
+      {"liveness_session_id": "liv_abc123"})
 SUB = "880e8400-e29b-41d4-a716-446655440003"
 event("subsessions-create", "POST", "/public/sessions/{access_token}/subsessions", T,
       {"step_id": "ubos", "label": "Juan Garcia - UBO", "metadata": {"ownership_percentage": 25}})
@@ -103,4 +108,6 @@ event("tenant-get-session", "GET", "/v1/sessions/{session_id}", {"session_id": S
 event("tenant-request-corrections", "POST", "/v1/sessions/{session_id}/corrections", {"session_id": SESSION},
       {"items": [{"step_id": "personal_info", "field_ids": ["full_name"], "message": "Please fix your name"}]},
       auth=True)
+event("tenant-extract-document", "POST", "/v1/sessions/{session_id}/documents/{doc_id}/extract",
+      {"session_id": SESSION, "doc_id": "doc_abc123"}, {"document_type": "passport"}, query="refresh=true", auth=True)
 event("tenant-cancel-session", "POST", "/v1/sessions/{session_id}/cancel", {"session_id": SESSION}, {}, auth=True)

@@ -184,3 +184,29 @@ async fn only_this_sessions_confirmed_documents_of_known_kinds_are_extracted() {
         "document_type must be one of",
     );
 }
+
+#[tokio::test]
+async fn a_step_with_extract_reads_uploads_automatically_and_extract_required_gates_completion() {
+    let app = TestApp::spawn().await;
+    let workflow = json!({"name": "Passport", "steps": [
+        {"step_id": "passport", "name": "Passport", "type": "document_upload", "extract": true, "extract_required": true,
+         "document_requirements": [{"document_type": "passport", "label": "Passport"}]}
+    ]});
+    let (session, token) = app.create_session(&app.create_workflow(workflow).await).await;
+
+    upload(&app, &token, "application/pdf", fixture("no-mrz.pdf"), "scan.pdf").await;
+    let unread = app.complete_step(&token, "passport", json!({})).await;
+    upload(&app, &token, "application/pdf", fixture("passport-specimen.pdf"), "passport.pdf").await;
+    let done = app.complete_step(&token, "passport", json!({})).await;
+
+    unread.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "could not be read yet: passport",
+    );
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(app.extractor.calls(), 2, "each confirmed upload was read once, automatically");
+    let documents = app.tenant_view(&session).await["documents"].clone();
+    let read = documents.as_array().unwrap().iter().find(|d| d["status"] == "confirmed").unwrap().clone();
+    assert_eq!(read["extraction"]["extracted_data"]["last_name"], "DOE");
+}

@@ -37,6 +37,8 @@ fn group_router(file_name: &str) -> axum::Router<AppState> {
         Some("sessions") => routes::sessions::router(),
         Some("uploads") => routes::uploads::router(),
         Some("subsessions") => routes::subsessions::router(),
+        Some("extract") => routes::extract::router(),
+        Some("liveness") => routes::liveness::router(),
         Some("tenant") => routes::tenant::router(),
         other => panic!("no route group for event {file_name} ({other:?})"),
     }
@@ -52,7 +54,7 @@ async fn every_event_reaches_a_route_of_its_function_and_answers_with_api_gatewa
         .filter(|n| n.ends_with(".json"))
         .collect();
     names.sort();
-    assert!(names.len() >= 14, "{names:?}");
+    assert!(names.len() >= 22, "{names:?}");
     for name in names {
         let router = app(group_router(&name), state(&dir).await);
 

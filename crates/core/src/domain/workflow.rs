@@ -177,6 +177,17 @@ pub struct Step {
     pub subsession_config: Option<SubsessionConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub liveness_config: Option<LivenessConfig>,
+    /// Document steps: read identity data from each confirmed upload automatically (evidence
+    /// for the reviewer; a failure does not block the end user).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub extract: bool,
+    /// Document steps: the step completes only once each required document was read.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub extract_required: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl Step {
@@ -387,6 +398,11 @@ fn validate_step(index: usize, mut step: Step, earlier: &[Step]) -> Result<Step,
                 return Err(wrap("a form_fill step needs at least one field".into()));
             }
         }
+    }
+    if (step.extract || step.extract_required)
+        && !matches!(step.step_type, StepType::DocumentUpload | StepType::Selfie)
+    {
+        return Err(wrap("extract and extract_required are only allowed on document steps".into()));
     }
     if step.liveness_config.is_some() && step.step_type != StepType::Liveness {
         return Err(wrap("liveness_config is only allowed on liveness steps".into()));

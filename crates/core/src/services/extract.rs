@@ -88,6 +88,19 @@ impl Services {
         }
     }
 
+    /// Reads a just-confirmed document when its step sets `extract: true`. Best effort: a failure
+    /// is logged and left for the reviewer (or `extract_required`) to deal with.
+    pub(crate) async fn extract_if_configured(&self, items: &SessionItems, document: &DocumentRecord) {
+        let Some(step) = items.session.workflow.step(&document.step_id) else { return };
+        if !step.extract {
+            return;
+        }
+        let kind = DocumentKind::parse(document.document_type.as_str()).unwrap_or(DocumentKind::IdCard);
+        if let Err(error) = self.run_extraction(items, document, kind).await {
+            tracing::warn!(doc_id = %document.doc_id, error = %error, "automatic extraction failed");
+        }
+    }
+
     async fn run_extraction(
         &self,
         items: &SessionItems,

@@ -186,6 +186,28 @@ fn check_step_type(items: &SessionItems, step: &Step, correcting: bool, now: Tim
             if !missing.is_empty() {
                 return Err(Error::validation(format!("Missing required documents: {}", missing.join(", "))));
             }
+            if step.extract_required {
+                let unread: Vec<String> = step
+                    .document_requirements
+                    .iter()
+                    .filter(|r| r.required)
+                    .filter(|r| {
+                        !items.documents.iter().any(|d| {
+                            d.is_confirmed()
+                                && d.step_id == step.step_id
+                                && d.document_type == r.document_type
+                                && d.extraction.is_some()
+                        })
+                    })
+                    .map(|r| r.document_type.to_string())
+                    .collect();
+                if !unread.is_empty() {
+                    return Err(Error::validation(format!(
+                        "The data of these documents could not be read yet: {}; call /extract or upload a clearer copy",
+                        unread.join(", ")
+                    )));
+                }
+            }
             if correcting {
                 // A requested document must be uploaded again after the request was made.
                 for correction in items.open_corrections(&step.step_id) {

@@ -184,7 +184,10 @@ impl Services {
             record.sha256 = Some(sha256.clone());
             let pending = Condition::AttrEquals("status".into(), AttributeValue::S("pending".into()));
             match self.record_upload(&items, record.clone(), pending).await {
-                Ok(()) => return Ok(confirmed(&record).expect("just confirmed")),
+                Ok(()) => {
+                    self.extract_if_configured(&items, &record).await;
+                    return Ok(confirmed(&record).expect("just confirmed"));
+                }
                 Err(Error::Conflict(_)) => {
                     items = self.reload_session(&items).await?;
                     let current = items.documents.iter().find(|d| d.doc_id == document.doc_id);
@@ -245,7 +248,10 @@ impl Services {
         let mut items = items;
         for attempt in 1..=CONFIRM_ATTEMPTS {
             match self.record_upload(&items, record.clone(), Condition::ItemAbsent).await {
-                Ok(()) => return Ok(DocumentUploaded { doc_id, s3_key: key, uploaded_at: now }),
+                Ok(()) => {
+                    self.extract_if_configured(&items, &record).await;
+                    return Ok(DocumentUploaded { doc_id, s3_key: key, uploaded_at: now });
+                }
                 Err(Error::Conflict(_)) if attempt < CONFIRM_ATTEMPTS => {
                     items = self.reload_session(&items).await?
                 }
