@@ -124,7 +124,9 @@ async fn test_mode_images_get_a_labelled_sandbox_answer() {
     let refused = extract(&app, &token, &unreadable, "passport").await;
 
     assert_eq!(reply.data()["extracted_data"]["last_name"], "ERIKSSON", "{}", reply.body);
-    assert_eq!(app.tenant_view(&session).await["documents"][0]["extraction"]["source"], "sandbox");
+    let documents = app.tenant_view(&session).await["documents"].clone();
+    let read = documents.as_array().unwrap().iter().find(|d| d["doc_id"] == doc.as_str()).unwrap().clone();
+    assert_eq!(read["extraction"]["source"], "sandbox");
     refused.assert_error(
         StatusCode::BAD_REQUEST,
         "VALIDATION_ERROR",

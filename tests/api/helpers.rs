@@ -85,12 +85,7 @@ impl TestApp {
         };
         let state = AppState::new(Services::new(ports, settings));
         let services = state.services.clone();
-        let routes = routes::sessions::router()
-            .merge(routes::uploads::router())
-            .merge(routes::subsessions::router())
-            .merge(routes::liveness::router())
-            .merge(routes::extract::router())
-            .merge(routes::tenant::router());
+        let routes = routes::all();
         let router = app(routes, state).merge(kyc_local::blob_server::router(blobs));
         let mut app =
             Self { router, services, table, clock, liveness, extractor, dir, api_key: String::new() };

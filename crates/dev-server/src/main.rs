@@ -14,12 +14,7 @@ async fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
     let services = services(&config).await?;
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
-    let routes = routes::sessions::router()
-        .merge(routes::uploads::router())
-        .merge(routes::subsessions::router())
-        .merge(routes::liveness::router())
-        .merge(routes::extract::router())
-        .merge(routes::tenant::router());
+    let routes = routes::all();
     // Presigned upload/download URLs point here when documents live on the local filesystem.
     let app =
         app(routes, AppState::new(services)).merge(kyc_local::blob_server::router(local_blobs(&config)?));

@@ -99,48 +99,31 @@ impl Services {
     /// Registers a pending upload and returns a presigned PUT URL for it.
     pub async fn init_upload(&self, token: &str, request: InitUpload) -> Result<UploadInitialized> {
         let items = self.open_session(token).await?;
-        let target = upload_target(
+        let (_, mut record) = self.new_document(
             &items,
             &request.step_id,
             &request.document_type,
             &request.mime_type,
-            &self.settings.uploads,
-            self.now(),
+            &request.file_name,
         )?;
-        let file_name = sanitize_file_name(&request.file_name).map_err(Error::Validation)?;
-        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
-            return Err(Error::validation("Too many uploads for this session"));
-        }
-        let doc_id = DocId::mint();
-        let key = object_key(&items, &doc_id, target.kind);
-        let now = self.now();
-        let expires_at = now.plus_seconds(self.settings.uploads.url_ttl_seconds);
+        let expires_at = record.created_at.plus_seconds(self.settings.uploads.url_ttl_seconds);
         let grant = PutGrant {
-            key: key.clone(),
-            content_type: target.mime_type.clone(),
+            key: record.object_key.clone(),
+            content_type: record.mime_type.clone(),
             max_bytes: self.settings.uploads.max_bytes,
             expires_at: time::OffsetDateTime::from_unix_timestamp(expires_at.unix())
                 .map_err(|e| Error::Unexpected(e.into()))?,
         };
         let upload_url = self.blobs.presign_put(&grant).await?;
-        let record = DocumentRecord {
-            doc_id: doc_id.clone(),
-            step_id: target.step.step_id.clone(),
-            document_type: target.document_type,
-            file_name,
-            mime_type: target.mime_type,
-            status: DocumentStatus::Pending,
-            object_key: key.clone(),
-            created_at: now,
-            uploaded_at: None,
-            size_bytes: None,
-            sha256: None,
-            max_bytes: Some(grant.max_bytes),
-            extraction: None,
-        };
+        record.max_bytes = Some(grant.max_bytes);
         let item = codec::document_item(&items.session.session_id, &record)?;
         self.table.put(item, Condition::ItemAbsent).await?;
-        Ok(UploadInitialized { doc_id, upload_url, s3_key: key, expires_at: expires_at.unix() })
+        Ok(UploadInitialized {
+            doc_id: record.doc_id,
+            upload_url,
+            s3_key: record.object_key,
+            expires_at: expires_at.unix(),
+        })
     }
 
     /// Verifies an uploaded object and makes it count. Confirming twice answers the same.
@@ -204,18 +187,13 @@ impl Services {
     /// Stores a file sent inline (base64) after the same checks as a presigned upload.
     pub async fn upload_base64(&self, token: &str, request: Base64Upload) -> Result<DocumentUploaded> {
         let items = self.open_session(token).await?;
-        let target = upload_target(
+        let (kind, mut record) = self.new_document(
             &items,
             &request.step_id,
             &request.document_type,
             &request.mime_type,
-            &self.settings.uploads,
-            self.now(),
+            &request.file_name,
         )?;
-        let file_name = sanitize_file_name(&request.file_name).map_err(Error::Validation)?;
-        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
-            return Err(Error::validation("Too many uploads for this session"));
-        }
         let bytes = decode_base64(&request.file_data)?;
         let limit = self.settings.uploads.max_legacy_bytes;
         if bytes.len() as u64 > limit {
@@ -224,27 +202,14 @@ impl Services {
                 limit / (1024 * 1024)
             )));
         }
-        verify_content(target.kind, &bytes[..bytes.len().min(VERIFY_PREFIX_BYTES)])
-            .map_err(Error::Validation)?;
-        let doc_id = DocId::mint();
-        let key = object_key(&items, &doc_id, target.kind);
-        let now = self.now();
-        let record = DocumentRecord {
-            doc_id: doc_id.clone(),
-            step_id: target.step.step_id.clone(),
-            document_type: target.document_type,
-            file_name,
-            mime_type: target.mime_type.clone(),
-            status: DocumentStatus::Confirmed,
-            object_key: key.clone(),
-            created_at: now,
-            uploaded_at: Some(now),
-            size_bytes: Some(bytes.len() as u64),
-            sha256: Some(hex::encode(Sha256::digest(&bytes))),
-            max_bytes: None,
-            extraction: None,
-        };
-        self.blobs.put(&key, bytes, &target.mime_type).await?;
+        verify_content(kind, &bytes[..bytes.len().min(VERIFY_PREFIX_BYTES)]).map_err(Error::Validation)?;
+        let (doc_id, key, now) = (record.doc_id.clone(), record.object_key.clone(), record.created_at);
+        record.status = DocumentStatus::Confirmed;
+        record.uploaded_at = Some(now);
+        record.size_bytes = Some(bytes.len() as u64);
+        record.sha256 = Some(hex::encode(Sha256::digest(&bytes)));
+        let mime_type = record.mime_type.clone();
+        self.blobs.put(&key, bytes, &mime_type).await?;
         let mut items = items;
         for attempt in 1..=CONFIRM_ATTEMPTS {
             match self.record_upload(&items, record.clone(), Condition::ItemAbsent).await {
@@ -262,6 +227,41 @@ impl Services {
             }
         }
         unreachable!("the last attempt returns")
+    }
+
+    /// Checks where an upload may go and describes it as a new pending document with its own key.
+    fn new_document(
+        &self,
+        items: &SessionItems,
+        step_id: &str,
+        document_type: &str,
+        mime_type: &str,
+        file_name: &str,
+    ) -> Result<(FileKind, DocumentRecord)> {
+        let target =
+            upload_target(items, step_id, document_type, mime_type, &self.settings.uploads, self.now())?;
+        let file_name = sanitize_file_name(file_name).map_err(Error::Validation)?;
+        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
+            return Err(Error::validation("Too many uploads for this session"));
+        }
+        let doc_id = DocId::mint();
+        let object_key = object_key(items, &doc_id, target.kind);
+        let record = DocumentRecord {
+            doc_id,
+            step_id: target.step.step_id.clone(),
+            document_type: target.document_type,
+            file_name,
+            mime_type: target.mime_type,
+            status: DocumentStatus::Pending,
+            object_key,
+            created_at: self.now(),
+            uploaded_at: None,
+            size_bytes: None,
+            sha256: None,
+            max_bytes: None,
+            extraction: None,
+        };
+        Ok((target.kind, record))
     }
 
     /// Checks the stored object of a pending upload; a bad object is deleted.
