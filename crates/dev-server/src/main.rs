@@ -6,6 +6,7 @@ mod seed;
 use kyc_http::{app, routes, AppState};
 use kyc_runtime::{init_logging, local_blobs, services, Config};
 use std::net::{Ipv4Addr, SocketAddr};
+use tower_http::cors::CorsLayer;
 use std::path::Path;
 
 #[tokio::main]
@@ -16,8 +17,11 @@ async fn main() -> anyhow::Result<()> {
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
     let routes = routes::all();
     // Presigned upload/download URLs point here when documents live on the local filesystem.
-    let app =
-        app(routes, AppState::new(services)).merge(kyc_local::blob_server::router(local_blobs(&config)?));
+    // The hosted frontend runs on another origin and calls the API (and the upload URLs) from the
+    // browser; locally any origin may, as API Gateway allows the configured one when deployed.
+    let app = app(routes, AppState::new(services))
+        .merge(kyc_local::blob_server::router(local_blobs(&config)?))
+        .layer(CorsLayer::very_permissive());
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
     print_banner(&demo);
