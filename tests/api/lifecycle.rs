@@ -91,3 +91,32 @@ async fn the_token_item_expires_but_the_session_item_does_not() {
     assert!(token_item.unwrap().contains_key("ttl"));
     assert!(!session_item.unwrap().contains_key("ttl"));
 }
+
+#[tokio::test]
+async fn the_public_link_of_a_finished_session_also_dies_at_its_expiry() {
+    let app = TestApp::spawn().await;
+    let workflow = json!({"name": "One", "steps": [{"step_id": "a", "name": "A", "type": "form_fill",
+        "custom_fields": [{"field_id": "x", "name": "X", "type": "text", "required": true}]}]});
+    let workflow = app.create_workflow(workflow).await;
+    let created =
+        app.tenant_post("/v1/sessions", json!({"workflow_id": workflow, "expires_in_seconds": 3600})).await;
+    let (session, token) = (
+        created.data()["session_id"].as_str().unwrap().to_owned(),
+        created.data()["access_token"].as_str().unwrap().to_owned(),
+    );
+    app.complete_step(&token, "a", json!({"form_data": {"x": "y"}})).await;
+    assert_eq!(app.state(&token).await["status"], "manual_review");
+
+    app.clock.advance(time::Duration::seconds(3600));
+
+    app.get(&format!("/public/sessions/{token}")).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "Session not found or expired",
+    );
+    assert_eq!(
+        app.tenant_view(&session).await["status"],
+        "manual_review",
+        "the tenant still sees the real status"
+    );
+}

@@ -264,7 +264,10 @@ impl Services {
             self.tokens.forget(&hash);
             return Err(not_found());
         };
-        if !items.session.status_at(self.now()).is_publicly_visible() {
+        // The link dies at `expires_at` whatever the status (a finished session stays readable to
+        // the tenant), and at once when the session is canceled.
+        let now = self.now();
+        if now.unix() >= items.session.expires_at || !items.session.status_at(now).is_publicly_visible() {
             return Err(not_found());
         }
         self.tokens.insert(hash, session_id);
