@@ -104,6 +104,7 @@ event("tenant-create-workflow-version", "POST", "/v1/workflows/{workflow_id}/ver
                                                              "type": "text"}]}]}, auth=True)
 event("tenant-create-session", "POST", "/v1/sessions", None,
       {"workflow_id": "wf_0123456789abcdef0123456789abcdef"}, auth=True)
+event("tenant-list-sessions", "GET", "/v1/sessions", None, query="limit=20&status=manual_review", auth=True)
 event("tenant-get-session", "GET", "/v1/sessions/{session_id}", {"session_id": SESSION}, auth=True)
 event("tenant-request-corrections", "POST", "/v1/sessions/{session_id}/corrections", {"session_id": SESSION},
       {"items": [{"step_id": "personal_info", "field_ids": ["full_name"], "message": "Please fix your name"}]},

@@ -222,3 +222,62 @@ async fn live_keys_create_live_sessions() {
 
     assert_eq!(view.data()["mode"], "live");
 }
+
+#[tokio::test]
+async fn listing_pages_through_the_tenants_own_sessions_newest_first() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(basic_workflow()).await;
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let reply = app
+            .tenant_post(
+                "/v1/sessions",
+                json!({"workflow_id": workflow, "external_reference": format!("cus_{i}")}),
+            )
+            .await;
+        created.push(reply.data()["session_id"].as_str().unwrap().to_owned());
+        app.clock.advance(time::Duration::seconds(1));
+    }
+    let other = app.new_tenant_key(Mode::Test).await;
+    let theirs = app.call(Method::POST, "/v1/workflows", Some(&other), Some(basic_workflow())).await;
+    app.call(
+        Method::POST,
+        "/v1/sessions",
+        Some(&other),
+        Some(json!({"workflow_id": theirs.data()["workflow_id"]})),
+    )
+    .await;
+
+    let first = app.tenant_get("/v1/sessions?limit=2").await;
+    let cursor = first.data()["next_cursor"].as_str().unwrap().to_owned();
+    let mut seen: Vec<String> = Vec::new();
+    let mut page = first;
+    loop {
+        seen.extend(
+            page.data()["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["session_id"].as_str().unwrap().to_owned()),
+        );
+        let Some(next) = page.data()["next_cursor"].as_str().map(str::to_owned) else { break };
+        page = app.tenant_get(&format!("/v1/sessions?limit=2&cursor={next}")).await;
+    }
+    let filtered = app.tenant_get("/v1/sessions?external_reference=cus_3").await;
+
+    assert!(!cursor.is_empty());
+    created.reverse();
+    assert_eq!(seen, created, "every own session once, newest first, none of the other tenant's");
+    assert_eq!(filtered.data()["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered.data()["sessions"][0]["external_reference"], "cus_3");
+    app.tenant_get("/v1/sessions?limit=0").await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "limit must be between 1 and 100",
+    );
+    app.tenant_get("/v1/sessions?cursor=garbage").await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "cursor is not valid for this listing",
+    );
+}

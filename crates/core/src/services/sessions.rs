@@ -44,6 +44,48 @@ pub struct CreatedSession {
     pub public_url: String,
 }
 
+/// `GET /v1/sessions` filters and paging.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSessions {
+    /// 1–100, default 20.
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub status: Option<SessionStatus>,
+    #[serde(default)]
+    pub external_reference: Option<String>,
+}
+
+/// One page of a tenant's sessions, newest first.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionPage {
+    pub sessions: Vec<SessionSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A session in a listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionSummary {
+    pub session_id: SessionId,
+    pub status: SessionStatus,
+    pub workflow_id: WorkflowId,
+    pub workflow_version: u32,
+    pub workflow_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_session_id: Option<SessionId>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: i64,
+}
+
 /// The writes that create a session: its item and its token's item, both new.
 pub(crate) fn new_session_writes(session: &SessionRecord) -> Result<Vec<WriteOp>> {
     let token = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
@@ -227,6 +269,55 @@ impl Services {
             created_at: session.created_at,
             updated_at: session.updated_at,
         })
+    }
+
+    /// The caller's sessions, newest first, one index Query per page. Filters apply to the page
+    /// read, so a filtered page may hold fewer than `limit` sessions while more follow.
+    pub async fn list_sessions(
+        &self,
+        caller: &TenantPrincipal,
+        request: ListSessions,
+    ) -> Result<SessionPage> {
+        let limit = request.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return Err(Error::validation("limit must be between 1 and 100"));
+        }
+        let query = Query::gsi1(keys::tenant_sessions_index(&caller.tenant_id))
+            .descending()
+            .limit(limit)
+            .after(request.cursor.map(crate::ports::table::Cursor));
+        let page = self.table.query(query).await.map_err(|error| match error {
+            crate::ports::table::StoreError::Invalid(_) => {
+                Error::validation("cursor is not valid for this listing")
+            }
+            other => other.into(),
+        })?;
+        let now = self.now();
+        let mut sessions = Vec::with_capacity(page.items.len());
+        for item in page.items {
+            let session: SessionRecord = codec::decode(item)?;
+            let status = session.status_at(now);
+            let wanted = request.status.is_none_or(|s| s == status)
+                && request
+                    .external_reference
+                    .as_ref()
+                    .is_none_or(|r| session.external_reference.as_ref() == Some(r));
+            if wanted {
+                sessions.push(SessionSummary {
+                    session_id: session.session_id,
+                    status,
+                    workflow_id: session.workflow_id,
+                    workflow_version: session.workflow_version,
+                    workflow_name: session.workflow.name,
+                    external_reference: session.external_reference,
+                    parent_session_id: session.parent.map(|p| p.session_id),
+                    created_at: session.created_at,
+                    updated_at: session.updated_at,
+                    expires_at: session.expires_at,
+                });
+            }
+        }
+        Ok(SessionPage { sessions, next_cursor: page.next.map(|c| c.0) })
     }
 
     /// Loads one of the caller's sessions; another tenant's is "not found".

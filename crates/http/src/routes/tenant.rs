@@ -12,7 +12,7 @@ use kyc_core::domain::ids::{SessionId, WorkflowId};
 use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
-use kyc_core::services::{CreateSession, RequestCorrections, TenantSessionView};
+use kyc_core::services::{CreateSession, ListSessions, RequestCorrections, SessionPage, TenantSessionView};
 use serde::{Deserialize, Serialize};
 
 /// Workflows and sessions of the calling tenant.
@@ -21,7 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/workflows", post(create_workflow))
         .route("/v1/workflows/{workflow_id}", get(get_workflow))
         .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
-        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{session_id}", get(get_session))
         .route("/v1/sessions/{session_id}/corrections", post(request_corrections))
         .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
@@ -191,4 +191,12 @@ async fn extract_document(
         .tenant_extract(&caller, &session_id, &doc_id, &body.document_type, query.refresh)
         .await?;
     Ok(ok(extraction))
+}
+
+async fn list_sessions(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Query(request): Query<ListSessions>,
+) -> Result<Success<SessionPage>, ApiError> {
+    Ok(ok(state.services.list_sessions(&caller, request).await?))
 }
