@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: dev test fmt venv
+.PHONY: dev test fmt venv lint-template package bench-cold venv-package
 
 ## Build and run the whole API locally on the embedded store, with demo data (PORT=3000 by default).
 dev:
@@ -13,7 +13,7 @@ dev:
 
 ## Everything CI checks: formatting, lints (warnings are errors) and every test, the AWS adapters'
 ## against an emulator (moto) that infra/with-emulator.sh runs on loopback for the tests' duration.
-test: venv
+test: venv lint-template
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	infra/with-emulator.sh $(CARGO) test --workspace
@@ -28,4 +28,31 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: infra/requirements-test.txt
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+	@touch $@
+
+## Lint template.yaml with cfn-lint and with SAM's own validation (which runs cfn-lint on the
+## transformed template): no error and no warning may remain.
+lint-template: venv
+	$(VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/sam validate --lint --template template.yaml
+
+## Build every function for Lambda into .aws-sam/build (`sam build`, then `sam deploy`), arm64 by
+## default (ARCH=x86_64 for Intel); cargo-lambda and its Zig linker come from .venv/.
+ARCH ?= arm64
+package: venv-package
+	rustup target add $(if $(filter arm64,$(ARCH)),aarch64,x86_64)-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --parameter-overrides Architecture=$(ARCH)
+	@for f in .aws-sam/build/*Function/bootstrap; do \
+		awk -v f="$$f" -v s="$$(stat -c %s "$$f")" 'BEGIN { printf "%-45s %6.2f MB\n", f, s / 1e6 }'; done
+	@if [ "$(ARCH)" != arm64 ]; then echo "built for $(ARCH): deploy with --parameter-overrides Architecture=$(ARCH)"; fi
+
+## Cold start of each function binary against a hello-world lambda_http one (bench/cold_start.py).
+bench-cold:
+	$(PYTHON) bench/cold_start.py
+
+## The packaging tools (cargo-lambda with Zig, ~450 MB) in .venv/, only for `make package`.
+venv-package: venv $(VENV)/.installed-package
+
+$(VENV)/.installed-package: infra/requirements-package.txt $(VENV)/.installed
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements-package.txt
 	@touch $@

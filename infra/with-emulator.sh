@@ -5,12 +5,14 @@
 #
 # The command sees:
 #   KYC_TEST_DYNAMODB_ENDPOINT, KYC_TEST_S3_ENDPOINT   the emulator's URL (http://127.0.0.1:PORT)
-#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY           dummy credentials
+#   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY           dummy credentials (test/test, which
+#                                                      moto_server.py checks presigned URLs with)
 #   AWS_REGION, AWS_DEFAULT_REGION                     us-east-1
 #
 # moto comes from .venv/ (`make venv` installs infra/requirements-test.txt there) and runs
 # through infra/moto_server.py, which serves one request at a time so that conditional writes are
-# atomic as in DynamoDB (plain `moto_server` lets racing writes interleave). The emulator is
+# atomic as in DynamoDB (plain `moto_server` lets racing writes interleave), and which checks S3
+# presigned URLs' signature and expiry as S3 does (plain moto accepts any). The emulator is
 # killed when this script exits, however it exits. Its log is kept in target/moto.log.
 set -euo pipefail
 

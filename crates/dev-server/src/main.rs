@@ -6,8 +6,8 @@ mod seed;
 use kyc_http::{app, routes, AppState};
 use kyc_runtime::{init_logging, local_blobs, services, Config};
 use std::net::{Ipv4Addr, SocketAddr};
-use tower_http::cors::CorsLayer;
 use std::path::Path;
+use tower_http::cors::CorsLayer;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -16,12 +16,15 @@ async fn main() -> anyhow::Result<()> {
     let services = services(&config).await?;
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
     let routes = routes::all();
-    // Presigned upload/download URLs point here when documents live on the local filesystem.
+    let mut app = app(routes, AppState::new(services));
+    // Presigned upload/download URLs point here when documents live on the local filesystem
+    // (with KYC_BLOBS=s3 they point at the bucket).
+    if let Some(blobs) = local_blobs(&config)? {
+        app = app.merge(kyc_local::blob_server::router(blobs));
+    }
     // The hosted frontend runs on another origin and calls the API (and the upload URLs) from the
     // browser; locally any origin may, as API Gateway allows the configured one when deployed.
-    let app = app(routes, AppState::new(services))
-        .merge(kyc_local::blob_server::router(local_blobs(&config)?))
-        .layer(CorsLayer::very_permissive());
+    let app = app.layer(CorsLayer::very_permissive());
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
     print_banner(&demo);

@@ -51,8 +51,30 @@ impl std::fmt::Debug for CursorSecret {
 /// Where uploaded documents live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BlobStore {
-    /// A local folder; its signed URLs are served by the dev server under `/_blobs/`.
+    /// A local folder (`KYC_BLOBS=fs`, the default; `KYC_BLOB_DIR`); its signed URLs are served
+    /// by the dev server under `/_blobs/`.
     Filesystem { root: PathBuf },
+    /// An S3 bucket (`KYC_BLOBS=s3`), reached with the standard AWS environment; browsers upload
+    /// to it and download from it through presigned URLs.
+    S3 {
+        /// The bucket's name (`KYC_BUCKET`, required).
+        bucket: String,
+        /// Sends S3 requests here instead of AWS, for a local emulator (`KYC_S3_ENDPOINT`,
+        /// optional); buckets are then addressed by path, and presigned URLs point there too.
+        endpoint: Option<String>,
+    },
+}
+
+/// Who checks face liveness in live-mode sessions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LivenessBackend {
+    /// Amazon Rekognition Face Liveness (`KYC_LIVENESS=rekognition`, the default with
+    /// `KYC_BLOBS=s3` on AWS): its reference images are written to the documents bucket.
+    Rekognition,
+    /// None (`KYC_LIVENESS=none`, the default with filesystem blobs or an S3 emulator, whose
+    /// objects Rekognition cannot reach): live-mode liveness steps are refused; test-mode
+    /// sessions keep their sandbox outcomes.
+    Disabled,
 }
 
 /// How log lines are written.
@@ -69,6 +91,10 @@ pub enum LogFormat {
 pub struct Config {
     pub store: Store,
     pub blobs: BlobStore,
+    /// Live-mode liveness (`KYC_LIVENESS`). Live-mode extraction follows the blobs: Amazon
+    /// Textract reads documents in S3, the local text-layer parser reads local files and those of
+    /// an S3 emulator (`KYC_S3_ENDPOINT`).
+    pub liveness: LivenessBackend,
     /// Upload limits (`KYC_MAX_UPLOAD_BYTES`, `KYC_ALLOWED_MIME_TYPES`).
     pub uploads: UploadSettings,
     /// Base URL of public session links (`KYC_PUBLIC_BASE_URL`).
@@ -98,8 +124,23 @@ impl Config {
             "dynamodb" => dynamodb_store(&var)?,
             other => bail!("KYC_STORE={other} is not supported; use sqlite or dynamodb"),
         };
-        let blobs =
-            BlobStore::Filesystem { root: var("KYC_BLOB_DIR").unwrap_or_else(|| ".dev/blobs".into()).into() };
+        let blobs = match var("KYC_BLOBS").as_deref().unwrap_or("fs") {
+            "fs" => BlobStore::Filesystem {
+                root: var("KYC_BLOB_DIR").unwrap_or_else(|| ".dev/blobs".into()).into(),
+            },
+            "s3" => s3_blobs(&var)?,
+            other => bail!("KYC_BLOBS={other} is not supported; use fs or s3"),
+        };
+        let in_aws_s3 = matches!(blobs, BlobStore::S3 { endpoint: None, .. });
+        let liveness = match var("KYC_LIVENESS").as_deref() {
+            None | Some("") if in_aws_s3 => LivenessBackend::Rekognition,
+            None | Some("") | Some("none") => LivenessBackend::Disabled,
+            Some("rekognition") if in_aws_s3 => LivenessBackend::Rekognition,
+            Some("rekognition") => bail!(
+                "KYC_LIVENESS=rekognition needs KYC_BLOBS=s3 without KYC_S3_ENDPOINT: Rekognition reads and writes the bucket on AWS"
+            ),
+            Some(other) => bail!("KYC_LIVENESS={other} is not supported; use rekognition or none"),
+        };
         let mut uploads = UploadSettings::default();
         if let Some(text) = var("KYC_MAX_UPLOAD_BYTES") {
             uploads.max_bytes = text.parse().context("KYC_MAX_UPLOAD_BYTES must be a number of bytes")?;
@@ -148,6 +189,7 @@ impl Config {
         Ok(Self {
             store,
             blobs,
+            liveness,
             uploads,
             liveness_max_failed_attempts,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
@@ -174,14 +216,39 @@ fn dynamodb_store(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Store
     if secret.len() < CursorSecret::MIN_LEN {
         bail!("KYC_CURSOR_SECRET must be at least {} characters", CursorSecret::MIN_LEN);
     }
-    let endpoint = var("KYC_DYNAMODB_ENDPOINT").filter(|url| !url.is_empty());
+    let endpoint = endpoint_override(var, "KYC_DYNAMODB_ENDPOINT")?;
+    Ok(Store::DynamoDb { table, endpoint, cursor_secret: CursorSecret(secret) })
+}
+
+/// The S3 document store's settings (`KYC_BUCKET`, `KYC_S3_ENDPOINT`).
+fn s3_blobs(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<BlobStore> {
+    let Some(bucket) = var("KYC_BUCKET").filter(|name| !name.is_empty()) else {
+        bail!("KYC_BLOBS=s3 needs KYC_BUCKET, the documents bucket's name");
+    };
+    // S3's rules for bucket names that work with every addressing style.
+    let bytes = bucket.as_bytes();
+    let valid_name = (3..=63).contains(&bytes.len())
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'))
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && !bucket.contains("..");
+    if !valid_name {
+        bail!("KYC_BUCKET must be 3 to 63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit");
+    }
+    let endpoint = endpoint_override(var, "KYC_S3_ENDPOINT")?;
+    Ok(BlobStore::S3 { bucket, endpoint })
+}
+
+/// An optional endpoint URL (for emulators), which must be an absolute http(s) URL.
+fn endpoint_override(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<String>> {
+    let endpoint = var(name).filter(|url| !url.is_empty());
     if let Some(url) = &endpoint {
-        let parsed = url::Url::parse(url).context("KYC_DYNAMODB_ENDPOINT must be an absolute URL")?;
+        let parsed = url::Url::parse(url).with_context(|| format!("{name} must be an absolute URL"))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            bail!("KYC_DYNAMODB_ENDPOINT must be an http(s) URL");
+            bail!("{name} must be an http(s) URL");
         }
     }
-    Ok(Store::DynamoDb { table, endpoint, cursor_secret: CursorSecret(secret) })
+    Ok(endpoint)
 }
 
 #[cfg(test)]
@@ -274,6 +341,55 @@ mod tests {
         );
         assert!(config_err(&vars("localhost:8000")).contains("KYC_DYNAMODB_ENDPOINT"));
         assert!(config_err(&vars("ftp://127.0.0.1")).contains("KYC_DYNAMODB_ENDPOINT"));
+    }
+
+    #[test]
+    fn s3_blobs_need_a_bucket_name() {
+        let blobs = config(&[("KYC_BLOBS", "s3"), ("KYC_BUCKET", "kyc-documents-123")]).unwrap().blobs;
+        assert_eq!(blobs, BlobStore::S3 { bucket: "kyc-documents-123".into(), endpoint: None });
+
+        assert!(config_err(&[("KYC_BLOBS", "s3")]).contains("KYC_BUCKET"));
+        assert!(config_err(&[("KYC_BLOBS", "s3"), ("KYC_BUCKET", "")]).contains("KYC_BUCKET"));
+        for bad in ["ab", "Kyc-Docs", "kyc_docs", "-kyc", "kyc.", "kyc..docs", &"a".repeat(64)] {
+            assert!(config_err(&[("KYC_BLOBS", "s3"), ("KYC_BUCKET", bad)]).contains("KYC_BUCKET"), "{bad}");
+        }
+        assert!(config_err(&[("KYC_BLOBS", "gcs")]).contains("KYC_BLOBS"));
+        // The filesystem stays the default, and may be named.
+        let blobs = config(&[("KYC_BLOBS", "fs"), ("KYC_BLOB_DIR", "/tmp/blobs")]).unwrap().blobs;
+        assert_eq!(blobs, BlobStore::Filesystem { root: "/tmp/blobs".into() });
+    }
+
+    #[test]
+    fn s3_blobs_may_point_at_a_local_emulator() {
+        let vars = |endpoint: &'static str| {
+            [("KYC_BLOBS", "s3"), ("KYC_BUCKET", "kyc"), ("KYC_S3_ENDPOINT", endpoint)]
+        };
+        let config = config(&vars("http://127.0.0.1:5000")).unwrap();
+        assert_eq!(
+            config.blobs,
+            BlobStore::S3 { bucket: "kyc".into(), endpoint: Some("http://127.0.0.1:5000".into()) }
+        );
+        assert!(config_err(&vars("localhost:5000")).contains("KYC_S3_ENDPOINT"));
+        assert!(config_err(&vars("ftp://127.0.0.1")).contains("KYC_S3_ENDPOINT"));
+        // The table and the documents are chosen independently.
+        assert_eq!(config.store, Store::Sqlite { path: ".dev/kyc.db".into() });
+    }
+
+    #[test]
+    fn liveness_follows_the_blobs_and_may_be_turned_off() {
+        let s3 = [("KYC_BLOBS", "s3"), ("KYC_BUCKET", "kyc-documents")];
+        assert_eq!(config(&s3).unwrap().liveness, LivenessBackend::Rekognition);
+        assert_eq!(config(&[]).unwrap().liveness, LivenessBackend::Disabled);
+        let with = |value: &'static str| [s3[0], s3[1], ("KYC_LIVENESS", value)];
+        assert_eq!(config(&with("none")).unwrap().liveness, LivenessBackend::Disabled);
+        assert_eq!(config(&with("rekognition")).unwrap().liveness, LivenessBackend::Rekognition);
+        assert!(config_err(&with("azure")).contains("KYC_LIVENESS"));
+        assert!(config_err(&[("KYC_LIVENESS", "rekognition")]).contains("KYC_BLOBS=s3"));
+        assert_eq!(config(&[("KYC_LIVENESS", "none")]).unwrap().liveness, LivenessBackend::Disabled);
+        let emulator = [s3[0], s3[1], ("KYC_S3_ENDPOINT", "http://127.0.0.1:5000")];
+        assert_eq!(config(&emulator).unwrap().liveness, LivenessBackend::Disabled);
+        let emulator_with = [emulator[0], emulator[1], emulator[2], ("KYC_LIVENESS", "rekognition")];
+        assert!(config_err(&emulator_with).contains("KYC_S3_ENDPOINT"));
     }
 
     #[test]

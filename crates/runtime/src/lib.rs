@@ -11,7 +11,7 @@ pub use lambda::{serve_lambda, with_api_gateway_request_id};
 pub use lambda_http::Error;
 pub use logging::init_logging;
 
-use kyc_core::ports::{Blobs, SystemClock, Table};
+use kyc_core::ports::{Blobs, Extractor, LivenessProvider, SystemClock, Table};
 use kyc_core::services::{Ports, Services, Settings};
 use std::sync::Arc;
 
@@ -27,15 +27,28 @@ pub async fn open_table(config: &Config) -> anyhow::Result<Arc<dyn Table>> {
     }
 }
 
-/// Opens the document store the config names.
-pub fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn Blobs>> {
-    Ok(Arc::new(local_blobs(config)?))
+/// Opens the document store the config names (for S3, loading the AWS environment: region and
+/// credentials).
+pub async fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn Blobs>> {
+    match &config.blobs {
+        config::BlobStore::Filesystem { root } => {
+            Ok(Arc::new(kyc_local::FsBlobs::open(root, &config.public_base_url)?))
+        }
+        config::BlobStore::S3 { bucket, endpoint } => {
+            let client = kyc_aws::s3_client(endpoint.as_deref()).await;
+            Ok(Arc::new(kyc_aws::S3Blobs::new(client, bucket)))
+        }
+    }
 }
 
-/// The filesystem document store, whose signed URLs the dev server serves.
-pub fn local_blobs(config: &Config) -> anyhow::Result<kyc_local::FsBlobs> {
+/// The filesystem document store, whose signed URLs the dev server serves; `None` when documents
+/// live in S3, whose presigned URLs the browser sends to S3 itself.
+pub fn local_blobs(config: &Config) -> anyhow::Result<Option<kyc_local::FsBlobs>> {
     match &config.blobs {
-        config::BlobStore::Filesystem { root } => kyc_local::FsBlobs::open(root, &config.public_base_url),
+        config::BlobStore::Filesystem { root } => {
+            Ok(Some(kyc_local::FsBlobs::open(root, &config.public_base_url)?))
+        }
+        config::BlobStore::S3 { .. } => Ok(None),
     }
 }
 
@@ -47,14 +60,65 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         uploads: config.uploads.clone(),
         liveness_max_failed_attempts: config.liveness_max_failed_attempts,
     };
-    let blobs = open_blobs(config)?;
+    let blobs = open_blobs(config).await?;
+    let (live_extractor, liveness) = live_providers(config, &blobs).await;
     let ports = Ports {
         table: open_table(config).await?,
         blobs: blobs.clone(),
         clock: Arc::new(SystemClock),
-        liveness: None,
-        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
-        live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
+        liveness,
+        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, true)),
+        live_extractor,
     };
     Ok(Services::new(ports, settings))
+}
+
+/// The providers of live-mode sessions: with documents in S3 on AWS, Amazon Textract and
+/// (unless `KYC_LIVENESS=none`) Rekognition, on one AWS configuration loaded here; otherwise
+/// (local files, or an S3 emulator that AWS services cannot read) the local text-layer parser and
+/// no liveness.
+async fn live_providers(
+    config: &Config,
+    blobs: &Arc<dyn Blobs>,
+) -> (Arc<dyn Extractor>, Option<Arc<dyn LivenessProvider>>) {
+    let config::BlobStore::S3 { bucket, endpoint: None } = &config.blobs else {
+        return (Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), false)), None);
+    };
+    let shared = kyc_aws::aws_config::defaults(kyc_aws::aws_config::BehaviorVersion::latest())
+        .http_client(kyc_aws::https_client())
+        .load()
+        .await;
+    let extractor = Arc::new(kyc_aws::TextractExtractor::from_sdk_config(&shared, bucket));
+    let liveness: Option<Arc<dyn LivenessProvider>> = match config.liveness {
+        config::LivenessBackend::Rekognition => {
+            Some(Arc::new(kyc_aws::RekognitionLiveness::from_sdk_config(&shared, bucket)))
+        }
+        config::LivenessBackend::Disabled => None,
+    };
+    (extractor, liveness)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Config {
+        let map: HashMap<&str, &str> = vars.iter().copied().collect();
+        Config::from_vars(|name| map.get(name).map(|v| v.to_string())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn live_mode_gets_aws_providers_only_with_documents_in_s3() {
+        let s3 = [("KYC_BLOBS", "s3"), ("KYC_BUCKET", "kyc-documents")];
+        // Building the clients makes no request: no credentials or network needed.
+        let dir = tempfile::tempdir().unwrap();
+        let blobs: Arc<dyn Blobs> = Arc::new(kyc_local::FsBlobs::open(dir.path(), "http://x").unwrap());
+        assert!(live_providers(&config(&s3), &blobs).await.1.is_some());
+        let without = config(&[s3[0], s3[1], ("KYC_LIVENESS", "none")]);
+        assert!(live_providers(&without, &blobs).await.1.is_none());
+        assert!(live_providers(&config(&[]), &blobs).await.1.is_none());
+        let emulator = config(&[s3[0], s3[1], ("KYC_S3_ENDPOINT", "http://127.0.0.1:5000")]);
+        assert!(live_providers(&emulator, &blobs).await.1.is_none());
+    }
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`table_conformance`] and [`table_conformance_tests!`]: one suite of tests every
 //!   [`Table`](kyc_core::ports::Table) adapter must pass (SQLite now, DynamoDB later).
+//! - [`blobs_conformance`] and [`blobs_conformance_tests!`]: the same for every
+//!   [`Blobs`](kyc_core::ports::Blobs) adapter (filesystem, S3), presigned URLs included.
 //! - [`CountingTable`]: a `Table` wrapper that counts round trips, to pin down how many requests a
 //!   service makes.
 //! - [`ManualClock`]: a [`Clock`](kyc_core::ports::Clock) that only moves when told to.
@@ -120,6 +122,79 @@ macro_rules! table_conformance_tests {
     };
 }
 
+/// Expands to the whole [`blobs_conformance`] suite as `#[tokio::test]`s.
+///
+/// `$make` is an async expression that evaluates to a
+/// [`BlobsUnderTest`](crate::blobs_conformance::BlobsUnderTest): a fresh, empty store and a
+/// [`UrlClient`](crate::blobs_conformance::UrlClient) that sends HTTP requests to its presigned
+/// URLs. It is evaluated once per test.
+///
+/// The calling crate needs `tokio` (with the `macros` and `rt-multi-thread` features) among its
+/// (dev-)dependencies, because `#[tokio::test]` refers to it.
+///
+/// ```ignore
+/// kyc_testkit::blobs_conformance_tests!(async { BlobsUnderTest { blobs, urls } });
+/// ```
+///
+/// For a store that needs an external service (an emulator), write `optional: $make` instead,
+/// where `$make` evaluates to an `Option<BlobsUnderTest>`: each test returns early, passing, when
+/// it is `None`. The caller decides when skipping is allowed (and panics otherwise).
+#[macro_export]
+macro_rules! blobs_conformance_tests {
+    (@tests $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store: $crate::blobs_conformance::BlobsUnderTest = $make.await;
+                $crate::blobs_conformance::$name(store).await;
+            }
+        )+
+    };
+    (@optional_tests $make:expr; $($name:ident),+ $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store: ::std::option::Option<$crate::blobs_conformance::BlobsUnderTest> = $make.await;
+                if let ::std::option::Option::Some(store) = store {
+                    $crate::blobs_conformance::$name(store).await;
+                }
+            }
+        )+
+    };
+    (optional: $make:expr $(,)?) => {
+        $crate::blobs_conformance_tests! { @list optional_tests $make }
+    };
+    (@list $kind:ident $make:expr) => {
+        $crate::blobs_conformance_tests! { @$kind $make;
+            a_missing_object_heads_as_none,
+            a_put_object_heads_with_its_size_and_content_type,
+            a_put_replaces_the_object_and_its_content_type,
+            keys_sharing_a_prefix_are_separate_objects,
+            read_prefix_returns_at_most_len_bytes_from_the_start,
+            an_empty_object_reads_and_hashes_as_empty,
+            sha256_is_the_hex_digest_of_the_whole_object,
+            reading_a_missing_object_fails,
+            a_deleted_object_heads_as_none,
+            deleting_a_missing_object_succeeds,
+            a_presigned_put_with_the_granted_content_type_stores_the_object,
+            a_presigned_put_may_replace_its_own_upload,
+            a_presigned_put_with_another_content_type_is_refused,
+            an_expired_presigned_put_is_refused,
+            a_tampered_presigned_put_is_refused,
+            a_presigned_put_url_cannot_be_moved_to_another_key,
+            a_presigned_get_returns_the_object,
+            a_presigned_get_of_a_missing_object_is_refused,
+            an_expired_presigned_get_is_refused,
+            a_tampered_presigned_get_is_refused,
+            a_presigned_url_is_bound_to_its_method,
+        }
+    };
+    ($make:expr $(,)?) => {
+        $crate::blobs_conformance_tests! { @list tests $make }
+    };
+}
+
+pub mod blobs_conformance;
 pub mod table_conformance;
 
 mod counting;

@@ -1,0 +1,184 @@
+//! The `Blobs` conformance suite on `S3Blobs`, against an S3 emulator (moto), its presigned URLs
+//! called over real HTTP.
+//!
+//! `make test` starts moto on loopback (`infra/with-emulator.sh`) and passes its URL in
+//! `KYC_TEST_S3_ENDPOINT`; every test creates its own, uniquely named bucket there.
+//!
+//! Without that variable these tests fail, so that a plain `cargo test` never passes without
+//! having run them. Set `KYC_SKIP_AWS_EMULATOR_TESTS=1` to skip them on purpose instead.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::types::ServerSideEncryption;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use kyc_aws::S3Blobs;
+use kyc_core::ports::blobs::{Blobs, PutGrant};
+use kyc_testkit::blobs_conformance::{BlobsUnderTest, UrlClient};
+use time::OffsetDateTime;
+
+const ENDPOINT_VAR: &str = "KYC_TEST_S3_ENDPOINT";
+const SKIP_VAR: &str = "KYC_SKIP_AWS_EMULATOR_TESTS";
+
+/// The emulator's URL, or `None` when the tests may be skipped; panics when they may not.
+fn emulator_endpoint() -> Option<String> {
+    if let Some(endpoint) = std::env::var(ENDPOINT_VAR).ok().filter(|value| !value.is_empty()) {
+        return Some(endpoint);
+    }
+    if std::env::var(SKIP_VAR).as_deref() == Ok("1") {
+        eprintln!("{SKIP_VAR}=1: skipping an S3 test (no emulator)");
+        return None;
+    }
+    panic!(
+        "{ENDPOINT_VAR} is not set, so the S3 adapter cannot be tested. Run `make test`, which starts \
+         the emulator (or wrap the command: `infra/with-emulator.sh cargo test -p kyc-aws`), or set \
+         {SKIP_VAR}=1 to skip these tests on purpose."
+    );
+}
+
+/// A client for the emulator with the dummy credentials `infra/with-emulator.sh` documents (the
+/// emulator checks presigned URLs' signatures with them), built per test: each test has its own
+/// runtime, and a client's connection pool belongs to the runtime that made it.
+fn emulator_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "conformance-tests"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .http_client(kyc_aws::https_client())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
+    let bucket = format!("kyc-test-{}", uuid::Uuid::new_v4());
+    client.create_bucket().bucket(&bucket).send().await.expect("creating a bucket on the emulator");
+    bucket
+}
+
+/// Calls presigned URLs over plain HTTP, as a browser would (without any AWS SDK).
+struct HttpClient(Client<HttpConnector, Full<VecDeque<u8>>>);
+
+impl HttpClient {
+    fn new() -> Self {
+        Self(Client::builder(TokioExecutor::new()).build_http())
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Vec<u8>) {
+        let mut request = http::Request::builder().method(method).uri(url);
+        if let Some(content_type) = content_type {
+            request = request.header(http::header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(Full::new(VecDeque::from(body))).expect("a valid request");
+        let response = self.0.request(request).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.expect("reading the response body").to_bytes();
+        (status, body.to_vec())
+    }
+}
+
+#[async_trait]
+impl UrlClient for HttpClient {
+    async fn put(&self, url: &str, content_type: Option<&str>, body: Vec<u8>) -> u16 {
+        self.send("PUT", url, content_type, body).await.0
+    }
+
+    async fn get(&self, url: &str) -> (u16, Vec<u8>) {
+        self.send("GET", url, None, Vec::new()).await
+    }
+}
+
+/// An `S3Blobs` on a fresh bucket of its own.
+async fn fresh_store() -> Option<S3Blobs> {
+    let endpoint = emulator_endpoint()?;
+    let client = emulator_client(&endpoint);
+    let bucket = fresh_bucket(&client).await;
+    Some(S3Blobs::new(client, bucket))
+}
+
+kyc_testkit::blobs_conformance_tests!(optional: async {
+    fresh_store().await.map(|blobs| BlobsUnderTest { blobs: Arc::new(blobs), urls: Arc::new(HttpClient::new()) })
+});
+
+// ------------------------------------------------------------------------------------------------
+// S3-specific tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_are_stored_with_sse_s3_and_their_content_type() {
+    let Some(blobs) = fresh_store().await else { return };
+    blobs.put("t/s/d.pdf", b"%PDF-1.7".to_vec(), "application/pdf").await.unwrap();
+    let head = blobs.client().head_object().bucket(blobs.bucket()).key("t/s/d.pdf").send().await.unwrap();
+    assert_eq!(head.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    assert_eq!(head.content_type(), Some("application/pdf"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presigned_put_urls_sign_the_content_type_and_cannot_cap_the_size() {
+    let Some(blobs) = fresh_store().await else { return };
+    let grant = PutGrant {
+        key: "t/s/d.png".into(),
+        content_type: "image/png".into(),
+        max_bytes: 10,
+        expires_at: OffsetDateTime::now_utc() + time::Duration::minutes(15),
+    };
+    let url = blobs.presign_put(&grant).await.unwrap();
+    let query = url.split_once('?').expect("a query string").1;
+    assert!(query.contains("X-Amz-SignedHeaders=content-type%3Bhost"), "{url}");
+    assert!(query.contains("X-Amz-Expires=900"), "{url}");
+    assert!(url.starts_with(&format!("{}/{}/t/s/d.png?", emulator_endpoint().unwrap(), blobs.bucket())));
+    // S3 cannot enforce max_bytes on a presigned PUT: the confirmation step re-checks the size.
+    assert_eq!(HttpClient::new().put(&url, Some("image/png"), vec![1; 11]).await, 200);
+    assert_eq!(blobs.head("t/s/d.png").await.unwrap().map(|meta| meta.size), Some(11));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_presigned_requests_answer_with_s3_error_codes() {
+    let Some(blobs) = fresh_store().await else { return };
+    let http = HttpClient::new();
+    let code = |body: Vec<u8>| {
+        let body = String::from_utf8(body).unwrap();
+        body.split_once("<Code>")
+            .and_then(|(_, rest)| rest.split_once("</Code>"))
+            .map(|(code, _)| code.to_owned())
+    };
+    let grant = |expires_at| PutGrant {
+        key: "t/s/d.png".into(),
+        content_type: "image/png".into(),
+        max_bytes: 1000,
+        expires_at,
+    };
+    let url =
+        blobs.presign_put(&grant(OffsetDateTime::now_utc() + time::Duration::minutes(1))).await.unwrap();
+    let (status, body) = http.send("PUT", &url, Some("image/jpeg"), vec![1; 10]).await;
+    assert_eq!((status, code(body).as_deref()), (403, Some("SignatureDoesNotMatch")));
+
+    let url =
+        blobs.presign_put(&grant(OffsetDateTime::now_utc() + time::Duration::seconds(1))).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let (status, body) = http.send("PUT", &url, Some("image/png"), vec![1; 10]).await;
+    assert_eq!((status, code(body).as_deref()), (403, Some("AccessDenied")));
+    assert_eq!(blobs.head("t/s/d.png").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_from_the_environment_reaches_the_emulator() {
+    let Some(endpoint) = emulator_endpoint() else { return };
+    // `infra/with-emulator.sh` exports dummy credentials and a region, as Lambda would real ones.
+    let client = kyc_aws::s3_client(Some(&endpoint)).await;
+    let bucket = fresh_bucket(&client).await;
+    let blobs = S3Blobs::new(client, bucket);
+    blobs.put("t/s/d.png", b"\x89PNG".to_vec(), "image/png").await.unwrap();
+    assert_eq!(blobs.read_prefix("t/s/d.png", 2).await.unwrap(), b"\x89P");
+}
