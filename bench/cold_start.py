@@ -66,6 +66,11 @@ class RuntimeApi(http.server.ThreadingHTTPServer):
     daemon_threads = True
     invocation = None
 
+    def handle_error(self, request, client_address):
+        # A run ends by killing the function, which drops its held /next connection.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

@@ -17,16 +17,20 @@
 
 mod cursor;
 mod dynamo_table;
+#[cfg(feature = "rekognition")]
 mod rekognition;
 mod s3_blobs;
+#[cfg(feature = "textract")]
 mod textract;
 
 /// The AWS SDK's configuration loader, re-exported so the runtime can load one shared
 /// [`SdkConfig`](aws_config::SdkConfig) for every client.
 pub use aws_config;
 pub use dynamo_table::{create_table, DynamoTable, GSI1_INDEX_NAME};
+#[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};
 pub use s3_blobs::S3Blobs;
+#[cfg(feature = "textract")]
 pub use textract::{textract_client, TextractExtractor};
 
 use aws_config::BehaviorVersion;

@@ -88,17 +88,26 @@ async fn live_providers(
         .http_client(kyc_aws::https_client())
         .load()
         .await;
-    let extractor = Arc::new(kyc_aws::TextractExtractor::from_sdk_config(&shared, bucket));
+    // A function built without a provider's feature never serves its routes.
+    #[cfg(feature = "textract")]
+    let extractor: Arc<dyn Extractor> =
+        Arc::new(kyc_aws::TextractExtractor::from_sdk_config(&shared, bucket));
+    #[cfg(not(feature = "textract"))]
+    let extractor: Arc<dyn Extractor> = Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), false));
+    #[cfg(feature = "rekognition")]
     let liveness: Option<Arc<dyn LivenessProvider>> = match config.liveness {
         config::LivenessBackend::Rekognition => {
             Some(Arc::new(kyc_aws::RekognitionLiveness::from_sdk_config(&shared, bucket)))
         }
         config::LivenessBackend::Disabled => None,
     };
+    #[cfg(not(feature = "rekognition"))]
+    let liveness: Option<Arc<dyn LivenessProvider>> = None;
+    let _ = (&shared, bucket);
     (extractor, liveness)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "rekognition"))]
 mod tests {
     use super::*;
     use std::collections::HashMap;
