@@ -75,7 +75,7 @@ use aws_sdk_textract::types::{BlockType, Document, IdentityDocument, S3Object, V
 use aws_sdk_textract::Client;
 use kyc_core::domain::extraction::{DocumentKind, ExtractedData, Extraction, ExtractionSource};
 use kyc_core::domain::files::FileKind;
-use kyc_core::domain::mrz::{self, Mrz, MrzCheck};
+use kyc_core::domain::mrz::{self, Mrz};
 use kyc_core::ports::extractor::{ExtractionError, ExtractionRequest, Extractor};
 
 /// What the end user reads when nothing could be extracted.
@@ -191,7 +191,7 @@ impl Extractor for TextractExtractor {
             if kind == DocumentKind::DriverLicense { "AnalyzeID" } else { "DetectDocumentText+AnalyzeID" };
         tracing::info!(calls, fields = fields.len(), "textract analysed an identity document");
         let id_mrz = fields.get("MRZ_CODE").and_then(|field| mrz::find(&field.text, request.today));
-        let best_mrz = [id_mrz, text_mrz].into_iter().flatten().max_by_key(mrz_score);
+        let best_mrz = [id_mrz, text_mrz].into_iter().flatten().max_by_key(|mrz| mrz.checks.score());
         let mut extraction = from_fields(&fields, kind);
         if let Some(found) = &best_mrz {
             cross_check(&mut extraction, found, kind);
@@ -349,19 +349,6 @@ fn from_fields(fields: &Fields, kind: DocumentKind) -> Extraction {
         overruled_ocr_values: BTreeMap::new(),
         extracted_at: None,
     }
-}
-
-/// Ranks MRZ readings: more valid and fewer invalid check digits is better.
-fn mrz_score(found: &Mrz) -> i32 {
-    let c = found.checks;
-    [c.document_number, c.date_of_birth, c.date_of_expiry, c.optional_data, c.composite]
-        .iter()
-        .map(|check| match check {
-            MrzCheck::Valid => 1,
-            MrzCheck::Invalid => -1,
-            MrzCheck::Absent => 0,
-        })
-        .sum()
 }
 
 /// Only letters and digits, upper case: how document numbers are compared.

@@ -1,7 +1,10 @@
 //! Real API Gateway (HTTP API, payload v2) events from `events/`, fed through `lambda_http` into
 //! the routers exactly as a deployed function receives them.
 
+mod common;
+
 use axum::http::StatusCode;
+use common::state;
 use http_body_util::BodyExt;
 use kyc_http::{app, routes, AppState};
 use serde_json::Value;
@@ -17,18 +20,6 @@ async fn invoke(router: axum::Router, event_file: &str) -> (StatusCode, Value, V
     let status = response.status();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&body).unwrap(), event)
-}
-
-async fn state(dir: &tempfile::TempDir) -> AppState {
-    let db = dir.path().join("kyc.db").display().to_string();
-    let blobs = dir.path().join("blobs").display().to_string();
-    let config = kyc_runtime::Config::from_vars(|name| match name {
-        "KYC_SQLITE_PATH" => Some(db.clone()),
-        "KYC_BLOB_DIR" => Some(blobs.clone()),
-        _ => None,
-    })
-    .unwrap();
-    AppState::new(kyc_runtime::services(&config).await.unwrap())
 }
 
 /// The route group whose function serves an event, from the event file's name.

@@ -6,8 +6,11 @@
 //! template's, and every template route, sent through `kyc_http::app(<group>::router())`, must
 //! reach a handler rather than the "Route not found" or 405 fallbacks.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::state;
 use http_body_util::BodyExt;
 use kyc_http::{app, routes, AppState};
 use serde_norway::Value;
@@ -252,18 +255,6 @@ fn no_route_is_mapped_twice() {
             }
         }
     }
-}
-
-async fn state(dir: &tempfile::TempDir) -> AppState {
-    let db = dir.path().join("kyc.db").display().to_string();
-    let blobs = dir.path().join("blobs").display().to_string();
-    let config = kyc_runtime::Config::from_vars(|name| match name {
-        "KYC_SQLITE_PATH" => Some(db.clone()),
-        "KYC_BLOB_DIR" => Some(blobs.clone()),
-        _ => None,
-    })
-    .unwrap();
-    AppState::new(kyc_runtime::services(&config).await.unwrap())
 }
 
 /// The path with each `{param}` replaced by a sample value.

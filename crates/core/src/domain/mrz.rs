@@ -156,7 +156,7 @@ impl MrzChecks {
     }
 
     /// Ranks candidate zones: more valid and fewer invalid check digits is better.
-    fn score(&self) -> i32 {
+    pub fn score(&self) -> i32 {
         self.all()
             .iter()
             .map(|check| match check {
