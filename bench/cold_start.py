@@ -131,8 +131,10 @@ def build(no_build: bool) -> dict:
     target = ROOT / "target"
     hello_target = target / "bench-hello"
     if not no_build:
-        packages = [arg for group in GROUPS for arg in ("-p", f"kyc-fn-{group}")]
-        subprocess.run(["cargo", "build", "--release", *packages], cwd=ROOT, check=True)
+        # One package per build, as `cargo lambda build --bin <group>` does: building them together
+        # would unify kyc-runtime's features, linking every provider SDK into every function.
+        for group in GROUPS:
+            subprocess.run(["cargo", "build", "--release", "-p", f"kyc-fn-{group}"], cwd=ROOT, check=True)
         subprocess.run(
             ["cargo", "build", "--release", "--manifest-path", str(ROOT / "bench/hello/Cargo.toml"),
              "--target-dir", str(hello_target)],
