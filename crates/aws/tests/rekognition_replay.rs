@@ -3,8 +3,6 @@
 
 mod replay;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_rekognition::config::{Credentials, SharedCredentialsProvider};
 use kyc_aws::RekognitionLiveness;
 use kyc_core::ports::liveness::{LivenessProvider, ProviderError, ProviderResult, ProviderStatus};
 use replay::{Replay, Sent};
@@ -28,18 +26,7 @@ fn error(name: &str) -> (u16, String) {
 
 fn liveness(responses: Vec<(u16, String)>) -> (RekognitionLiveness, Replay) {
     let http = Replay::new(responses);
-    let shared = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDREPLAY",
-            "replay-secret",
-            None,
-            None,
-            "replay",
-        )))
-        .http_client(http.clone())
-        .build();
+    let shared = replay::sdk_config(&http);
     (RekognitionLiveness::from_sdk_config(&shared, BUCKET), http)
 }
 

@@ -6,9 +6,7 @@ mod replay;
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_textract::config::retry::RetryConfig;
-use aws_sdk_textract::config::{Credentials, SharedCredentialsProvider};
 use kyc_aws::TextractExtractor;
 use kyc_core::domain::extraction::{DocumentKind, ExtractedData, Extraction, ExtractionSource, MrzEvidence};
 use kyc_core::domain::mrz::{self, MrzFields, Sex};
@@ -33,26 +31,9 @@ fn error(name: &str) -> (u16, String) {
     (400, fixture(name))
 }
 
-/// The configuration `aws_config` would load, minus the environment: no retry config of its
-/// own, so the adapter's client has to turn retries on itself.
-fn shared_config(http: &Replay) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-1"))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDREPLAY",
-            "replay-secret",
-            None,
-            None,
-            "replay",
-        )))
-        .http_client(http.clone())
-        .build()
-}
-
 fn extractor(responses: Vec<(u16, String)>) -> (TextractExtractor, Replay) {
     let http = Replay::new(responses);
-    (TextractExtractor::from_sdk_config(&shared_config(&http), BUCKET), http)
+    (TextractExtractor::from_sdk_config(&replay::sdk_config(&http), BUCKET), http)
 }
 
 fn request(kind: DocumentKind) -> ExtractionRequest {
@@ -312,7 +293,7 @@ async fn throttling_that_outlasts_the_retries_is_a_provider_error() {
         error("error_provisioned_throughput_exceeded.json"),
     ]);
     // A retry policy the environment set (here: quick backoff) is kept.
-    let shared = shared_config(&http)
+    let shared = replay::sdk_config(&http)
         .into_builder()
         .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(1)))
         .build();

@@ -83,3 +83,21 @@ impl HttpClient for Replay {
         self.clone().into_shared()
     }
 }
+
+/// The configuration `aws_config` would load, minus the environment (no retry configuration of
+/// its own, so an adapter's client must turn retries on itself), answering from `http`.
+pub fn sdk_config(http: &Replay) -> aws_config::SdkConfig {
+    use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDREPLAY",
+            "replay-secret",
+            None,
+            None,
+            "replay",
+        )))
+        .http_client(http.clone())
+        .build()
+}
