@@ -69,6 +69,12 @@ fn routes_of_template(text: &str) -> BTreeMap<String, Vec<Route>> {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
             .unwrap_or_else(|| panic!("{name}: Metadata.BuildProperties.Binary names the function's binary"));
+        // Built in its own crate: from the workspace root, cargo would unify every member's features.
+        assert_eq!(
+            resource["Properties"]["CodeUri"].as_str(),
+            Some(format!("crates/functions/{binary}").as_str()),
+            "{name}: CodeUri is the function's crate"
+        );
         let events = resource["Properties"]["Events"].as_mapping().map(|m| m.iter().collect::<Vec<_>>());
         let mut routes = Vec::new();
         for (event_name, event) in events.unwrap_or_default() {
