@@ -7,38 +7,18 @@
 //! Without that variable these tests fail, so that a plain `cargo test` never passes without
 //! having run them. Set `KYC_SKIP_AWS_EMULATOR_TESTS=1` to skip them on purpose instead.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::types::ServerSideEncryption;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use kyc_aws::S3Blobs;
 use kyc_core::ports::blobs::{Blobs, PutGrant};
 use kyc_testkit::blobs_conformance::{BlobsUnderTest, UrlClient};
+use kyc_testkit::emulator::{self, PlainHttp};
 use time::OffsetDateTime;
 
-const ENDPOINT_VAR: &str = "KYC_TEST_S3_ENDPOINT";
-const SKIP_VAR: &str = "KYC_SKIP_AWS_EMULATOR_TESTS";
-
-/// The emulator's URL, or `None` when the tests may be skipped; panics when they may not.
 fn emulator_endpoint() -> Option<String> {
-    if let Some(endpoint) = std::env::var(ENDPOINT_VAR).ok().filter(|value| !value.is_empty()) {
-        return Some(endpoint);
-    }
-    if std::env::var(SKIP_VAR).as_deref() == Ok("1") {
-        eprintln!("{SKIP_VAR}=1: skipping an S3 test (no emulator)");
-        return None;
-    }
-    panic!(
-        "{ENDPOINT_VAR} is not set, so the S3 adapter cannot be tested. Run `make test`, which starts \
-         the emulator (or wrap the command: `infra/with-emulator.sh cargo test -p kyc-aws`), or set \
-         {SKIP_VAR}=1 to skip these tests on purpose."
-    );
+    emulator::endpoint(emulator::S3_ENDPOINT_VAR)
 }
 
 /// A client for the emulator with the dummy credentials `infra/with-emulator.sh` documents (the
@@ -62,44 +42,6 @@ async fn fresh_bucket(client: &aws_sdk_s3::Client) -> String {
     bucket
 }
 
-/// Calls presigned URLs over plain HTTP, as a browser would (without any AWS SDK).
-struct HttpClient(Client<HttpConnector, Full<VecDeque<u8>>>);
-
-impl HttpClient {
-    fn new() -> Self {
-        Self(Client::builder(TokioExecutor::new()).build_http())
-    }
-
-    async fn send(
-        &self,
-        method: &str,
-        url: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> (u16, Vec<u8>) {
-        let mut request = http::Request::builder().method(method).uri(url);
-        if let Some(content_type) = content_type {
-            request = request.header(http::header::CONTENT_TYPE, content_type);
-        }
-        let request = request.body(Full::new(VecDeque::from(body))).expect("a valid request");
-        let response = self.0.request(request).await.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = response.status().as_u16();
-        let body = response.into_body().collect().await.expect("reading the response body").to_bytes();
-        (status, body.to_vec())
-    }
-}
-
-#[async_trait]
-impl UrlClient for HttpClient {
-    async fn put(&self, url: &str, content_type: Option<&str>, body: Vec<u8>) -> u16 {
-        self.send("PUT", url, content_type, body).await.0
-    }
-
-    async fn get(&self, url: &str) -> (u16, Vec<u8>) {
-        self.send("GET", url, None, Vec::new()).await
-    }
-}
-
 /// An `S3Blobs` on a fresh bucket of its own.
 async fn fresh_store() -> Option<S3Blobs> {
     let endpoint = emulator_endpoint()?;
@@ -109,7 +51,7 @@ async fn fresh_store() -> Option<S3Blobs> {
 }
 
 kyc_testkit::blobs_conformance_tests!(optional: async {
-    fresh_store().await.map(|blobs| BlobsUnderTest { blobs: Arc::new(blobs), urls: Arc::new(HttpClient::new()) })
+    fresh_store().await.map(|blobs| BlobsUnderTest { blobs: Arc::new(blobs), urls: Arc::new(PlainHttp::default()) })
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -139,14 +81,14 @@ async fn presigned_put_urls_sign_the_content_type_and_cannot_cap_the_size() {
     assert!(query.contains("X-Amz-Expires=900"), "{url}");
     assert!(url.starts_with(&format!("{}/{}/t/s/d.png?", emulator_endpoint().unwrap(), blobs.bucket())));
     // S3 cannot enforce max_bytes on a presigned PUT: the confirmation step re-checks the size.
-    assert_eq!(HttpClient::new().put(&url, Some("image/png"), vec![1; 11]).await, 200);
+    assert_eq!(PlainHttp::default().put(&url, Some("image/png"), vec![1; 11]).await, 200);
     assert_eq!(blobs.head("t/s/d.png").await.unwrap().map(|meta| meta.size), Some(11));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_presigned_requests_answer_with_s3_error_codes() {
     let Some(blobs) = fresh_store().await else { return };
-    let http = HttpClient::new();
+    let http = PlainHttp::default();
     let code = |body: Vec<u8>| {
         let body = String::from_utf8(body).unwrap();
         body.split_once("<Code>")
@@ -176,7 +118,7 @@ async fn refused_presigned_requests_answer_with_s3_error_codes() {
 async fn a_client_from_the_environment_reaches_the_emulator() {
     let Some(endpoint) = emulator_endpoint() else { return };
     // `infra/with-emulator.sh` exports dummy credentials and a region, as Lambda would real ones.
-    let client = kyc_aws::s3_client(Some(&endpoint)).await;
+    let client = kyc_aws::s3_client(&kyc_aws::load_sdk_config().await, Some(&endpoint));
     let bucket = fresh_bucket(&client).await;
     let blobs = S3Blobs::new(client, bucket);
     blobs.put("t/s/d.png", b"\x89PNG".to_vec(), "image/png").await.unwrap();

@@ -14,23 +14,8 @@ use kyc_core::ports::table::{
     AttributeValue, Condition, Cursor, Item, Key, Query, StoreError, Table, PK, SK,
 };
 
-const ENDPOINT_VAR: &str = "KYC_TEST_DYNAMODB_ENDPOINT";
-const SKIP_VAR: &str = "KYC_SKIP_AWS_EMULATOR_TESTS";
-
-/// The emulator's URL, or `None` when the tests may be skipped; panics when they may not.
 fn emulator_endpoint() -> Option<String> {
-    if let Some(endpoint) = std::env::var(ENDPOINT_VAR).ok().filter(|value| !value.is_empty()) {
-        return Some(endpoint);
-    }
-    if std::env::var(SKIP_VAR).as_deref() == Ok("1") {
-        eprintln!("{SKIP_VAR}=1: skipping a DynamoDB test (no emulator)");
-        return None;
-    }
-    panic!(
-        "{ENDPOINT_VAR} is not set, so the DynamoDB adapter cannot be tested. Run `make test`, which starts \
-         the emulator (or wrap the command: `infra/with-emulator.sh cargo test -p kyc-aws`), or set \
-         {SKIP_VAR}=1 to skip these tests on purpose."
-    );
+    kyc_testkit::emulator::endpoint(kyc_testkit::emulator::DYNAMODB_ENDPOINT_VAR)
 }
 
 /// A client for the emulator with dummy credentials (built per test: each test has its own
@@ -118,7 +103,7 @@ async fn requests_dynamodb_rejects_are_invalid_and_empty_keys_read_as_missing() 
 async fn a_client_from_the_environment_reaches_the_emulator() {
     let Some(endpoint) = emulator_endpoint() else { return };
     // `infra/with-emulator.sh` exports dummy credentials and a region, as Lambda would real ones.
-    let client = kyc_aws::dynamodb_client(Some(&endpoint)).await;
+    let client = kyc_aws::dynamodb_client(&kyc_aws::load_sdk_config().await, Some(&endpoint));
     let name = format!("kyc-test-{}", uuid::Uuid::new_v4());
     create_table(&client, &name).await.expect("creating a table through the environment's client");
     let table = DynamoTable::new(client, name, b"secret");

@@ -2,6 +2,7 @@
 //! the config names, and serving a router on Lambda.
 
 pub mod config;
+mod extraction;
 mod lambda;
 mod logging;
 
@@ -15,34 +16,59 @@ use kyc_core::ports::{Blobs, Extractor, LivenessProvider, SystemClock, Table};
 use kyc_core::services::{Ports, Services, Settings};
 use std::sync::Arc;
 
-/// Opens the store the config names (for DynamoDB, loading the AWS environment: region and
-/// credentials).
-pub async fn open_table(config: &Config) -> anyhow::Result<Arc<dyn Table>> {
+/// The AWS environment (region, credentials chain), loaded when the first AWS client is built
+/// and shared by every other one: loading it once per client costs each cold start again.
+#[derive(Default)]
+struct AwsEnvironment(tokio::sync::OnceCell<kyc_aws::SdkConfig>);
+
+impl AwsEnvironment {
+    async fn get(&self) -> &kyc_aws::SdkConfig {
+        self.0.get_or_init(kyc_aws::load_sdk_config).await
+    }
+}
+
+/// Opens the store the config names.
+async fn open_table(config: &Config, aws: &AwsEnvironment) -> anyhow::Result<Arc<dyn Table>> {
     match &config.store {
+        #[cfg(feature = "local")]
         config::Store::Sqlite { path } => Ok(Arc::new(kyc_local::SqliteTable::open(path)?)),
+        #[cfg(not(feature = "local"))]
+        config::Store::Sqlite { .. } => Err(without_local("KYC_STORE=sqlite")),
         config::Store::DynamoDb { table, endpoint, cursor_secret } => {
-            let client = kyc_aws::dynamodb_client(endpoint.as_deref()).await;
+            let client = kyc_aws::dynamodb_client(aws.get().await, endpoint.as_deref());
             Ok(Arc::new(kyc_aws::DynamoTable::new(client, table, cursor_secret.expose())))
         }
     }
 }
 
-/// Opens the document store the config names (for S3, loading the AWS environment: region and
-/// credentials).
-pub async fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn Blobs>> {
+/// Opens the document store the config names.
+async fn open_blobs(config: &Config, aws: &AwsEnvironment) -> anyhow::Result<Arc<dyn Blobs>> {
     match &config.blobs {
+        #[cfg(feature = "local")]
         config::BlobStore::Filesystem { root } => {
             Ok(Arc::new(kyc_local::FsBlobs::open(root, &config.public_base_url)?))
         }
+        #[cfg(not(feature = "local"))]
+        config::BlobStore::Filesystem { .. } => Err(without_local("KYC_BLOBS=fs")),
         config::BlobStore::S3 { bucket, endpoint } => {
-            let client = kyc_aws::s3_client(endpoint.as_deref()).await;
+            let client = kyc_aws::s3_client(aws.get().await, endpoint.as_deref());
             Ok(Arc::new(kyc_aws::S3Blobs::new(client, bucket)))
         }
     }
 }
 
+/// Why a Lambda build refuses the embedded adapters (the variables default to them).
+#[cfg(not(feature = "local"))]
+fn without_local(setting: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{setting}: this binary is built for AWS, without the embedded store; set KYC_STORE=dynamodb \
+         and KYC_BLOBS=s3, or build it with `--features local` (as `cargo lambda watch --features local` does)"
+    )
+}
+
 /// The filesystem document store, whose signed URLs the dev server serves; `None` when documents
 /// live in S3, whose presigned URLs the browser sends to S3 itself.
+#[cfg(feature = "local")]
 pub fn local_blobs(config: &Config) -> anyhow::Result<Option<kyc_local::FsBlobs>> {
     match &config.blobs {
         config::BlobStore::Filesystem { root } => {
@@ -60,50 +86,47 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         uploads: config.uploads.clone(),
         liveness_max_failed_attempts: config.liveness_max_failed_attempts,
     };
-    let blobs = open_blobs(config).await?;
-    let (live_extractor, liveness) = live_providers(config, &blobs).await;
+    let aws = AwsEnvironment::default();
+    let blobs = open_blobs(config, &aws).await?;
+    let (live_extractor, liveness) = live_providers(config, &blobs, &aws).await;
     let ports = Ports {
-        table: open_table(config).await?,
+        table: open_table(config, &aws).await?,
         blobs: blobs.clone(),
         clock: Arc::new(SystemClock),
         liveness,
-        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, true)),
+        test_extractor: extraction::test_mode(&blobs),
         live_extractor,
     };
     Ok(Services::new(ports, settings))
 }
 
 /// The providers of live-mode sessions: with documents in S3 on AWS, Amazon Textract and
-/// (unless `KYC_LIVENESS=none`) Rekognition, on one AWS configuration loaded here; otherwise
-/// (local files, or an S3 emulator that AWS services cannot read) the local text-layer parser and
-/// no liveness.
+/// (unless `KYC_LIVENESS=none`) Rekognition; otherwise (local files, or an S3 emulator that AWS
+/// services cannot read) the local text-layer parser and no liveness. A function built without a
+/// provider's feature never serves its routes.
 async fn live_providers(
     config: &Config,
     blobs: &Arc<dyn Blobs>,
+    aws: &AwsEnvironment,
 ) -> (Arc<dyn Extractor>, Option<Arc<dyn LivenessProvider>>) {
     let config::BlobStore::S3 { bucket, endpoint: None } = &config.blobs else {
-        return (Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), false)), None);
+        return (extraction::off_aws(blobs), None);
     };
-    let shared = kyc_aws::aws_config::defaults(kyc_aws::aws_config::BehaviorVersion::latest())
-        .http_client(kyc_aws::https_client())
-        .load()
-        .await;
-    // A function built without a provider's feature never serves its routes.
     #[cfg(feature = "textract")]
     let extractor: Arc<dyn Extractor> =
-        Arc::new(kyc_aws::TextractExtractor::from_sdk_config(&shared, bucket));
+        Arc::new(kyc_aws::TextractExtractor::from_sdk_config(aws.get().await, bucket));
     #[cfg(not(feature = "textract"))]
-    let extractor: Arc<dyn Extractor> = Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), false));
+    let extractor = extraction::off_aws(blobs);
     #[cfg(feature = "rekognition")]
     let liveness: Option<Arc<dyn LivenessProvider>> = match config.liveness {
         config::LivenessBackend::Rekognition => {
-            Some(Arc::new(kyc_aws::RekognitionLiveness::from_sdk_config(&shared, bucket)))
+            Some(Arc::new(kyc_aws::RekognitionLiveness::from_sdk_config(aws.get().await, bucket)))
         }
         config::LivenessBackend::Disabled => None,
     };
     #[cfg(not(feature = "rekognition"))]
     let liveness: Option<Arc<dyn LivenessProvider>> = None;
-    let _ = (&shared, bucket);
+    let _ = (aws, bucket);
     (extractor, liveness)
 }
 
@@ -123,11 +146,12 @@ mod tests {
         // Building the clients makes no request: no credentials or network needed.
         let dir = tempfile::tempdir().unwrap();
         let blobs: Arc<dyn Blobs> = Arc::new(kyc_local::FsBlobs::open(dir.path(), "http://x").unwrap());
-        assert!(live_providers(&config(&s3), &blobs).await.1.is_some());
+        let aws = AwsEnvironment::default();
+        assert!(live_providers(&config(&s3), &blobs, &aws).await.1.is_some());
         let without = config(&[s3[0], s3[1], ("KYC_LIVENESS", "none")]);
-        assert!(live_providers(&without, &blobs).await.1.is_none());
-        assert!(live_providers(&config(&[]), &blobs).await.1.is_none());
+        assert!(live_providers(&without, &blobs, &aws).await.1.is_none());
+        assert!(live_providers(&config(&[]), &blobs, &aws).await.1.is_none());
         let emulator = config(&[s3[0], s3[1], ("KYC_S3_ENDPOINT", "http://127.0.0.1:5000")]);
-        assert!(live_providers(&emulator, &blobs).await.1.is_none());
+        assert!(live_providers(&emulator, &blobs, &aws).await.1.is_none());
     }
 }

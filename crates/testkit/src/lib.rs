@@ -7,6 +7,8 @@
 //! - [`CountingTable`]: a `Table` wrapper that counts round trips, to pin down how many requests a
 //!   service makes.
 //! - [`ManualClock`]: a [`Clock`](kyc_core::ports::Clock) that only moves when told to.
+//! - [`emulator`]: finding the AWS emulator `make test` runs, and a plain HTTP client for
+//!   presigned URLs.
 
 #![warn(missing_docs)]
 
@@ -195,6 +197,7 @@ macro_rules! blobs_conformance_tests {
 }
 
 pub mod blobs_conformance;
+pub mod emulator;
 pub mod table_conformance;
 
 mod counting;
