@@ -1,0 +1,141 @@
+//! The whole API on the AWS adapters, against the emulator `make test` runs (moto): the services
+//! are built by `kyc_runtime::services` from the configuration a Lambda function reads
+//! (`KYC_STORE=dynamodb`, `KYC_BLOBS=s3`, with endpoint overrides), and driven through the HTTP
+//! router: create a session, upload a document (init → presigned PUT to S3 → confirm), complete
+//! the steps, read the tenant's view and download the document.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use kyc_core::domain::secrets::Mode;
+use kyc_http::{app, routes, AppState};
+use kyc_testkit::emulator::{self, PlainHttp};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// A PNG header of `width` × `height`, padded to 2 KiB (confirm reads the header only).
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.extend([8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89]);
+    bytes.resize(2048, 0);
+    bytes
+}
+
+struct Api {
+    router: axum::Router,
+    key: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        tenant: bool,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if tenant {
+            request = request.header("authorization", format!("Bearer {}", self.key));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).expect("a JSON answer"))
+    }
+}
+
+/// The API on a fresh table and bucket of the emulator, configured as a Lambda function is.
+async fn api_on_the_emulator() -> Option<Api> {
+    let dynamodb = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR)?;
+    let s3 = emulator::endpoint(emulator::S3_ENDPOINT_VAR)?;
+    let name = format!("kyc-e2e-{}", uuid::Uuid::new_v4());
+    let aws = kyc_aws::load_sdk_config().await;
+    kyc_aws::create_table(&kyc_aws::dynamodb_client(&aws, Some(&dynamodb)), &name).await.unwrap();
+    kyc_aws::s3_client(&aws, Some(&s3)).create_bucket().bucket(&name).send().await.unwrap();
+
+    let vars = [
+        ("KYC_STORE", "dynamodb"),
+        ("KYC_TABLE_NAME", name.as_str()),
+        ("KYC_CURSOR_SECRET", "end-to-end cursor secret, not for production"),
+        ("KYC_DYNAMODB_ENDPOINT", dynamodb.as_str()),
+        ("KYC_BLOBS", "s3"),
+        ("KYC_BUCKET", name.as_str()),
+        ("KYC_S3_ENDPOINT", s3.as_str()),
+        ("KYC_PUBLIC_BASE_URL", "https://kyc.example.com"),
+    ];
+    let config = kyc_runtime::Config::from_vars(|var| {
+        vars.iter().find(|(name, _)| *name == var).map(|(_, value)| value.to_string())
+    })
+    .unwrap();
+    let services = kyc_runtime::services(&config).await.unwrap();
+    let tenant = services.create_tenant("End to end").await.unwrap();
+    let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
+    let router = app(routes::all(), AppState::new(services));
+    Some(Api { router, key: key.secret.expose().to_owned() })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
+    let Some(api) = api_on_the_emulator().await else { return };
+    let workflow = json!({"name": "ID and name", "steps": [
+        {"step_id": "step_1", "name": "ID Document", "type": "document_upload",
+         "document_requirements": [{"document_type": "id", "label": "Government ID", "required": true}]},
+        {"step_id": "step_2", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true}]}
+    ]});
+    let (status, created) = api.call(Method::POST, "/v1/workflows", true, Some(workflow)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let workflow_id = created["data"]["workflow_id"].clone();
+    let (status, created) =
+        api.call(Method::POST, "/v1/sessions", true, Some(json!({"workflow_id": workflow_id}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let session_id = created["data"]["session_id"].as_str().unwrap().to_owned();
+    let token = created["data"]["access_token"].as_str().unwrap().to_owned();
+    let public = |path: &str| format!("/public/sessions/{token}{path}");
+
+    // Upload: init, PUT to the presigned S3 URL (moto checks its signature), confirm.
+    let document =
+        json!({"step_id": "step_1", "document_type": "id", "file_name": "id.png", "mime_type": "image/png"});
+    let (status, init) = api.call(Method::POST, &public("/upload/init"), false, Some(document.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{init}");
+    let upload_url = init["data"]["upload_url"].as_str().unwrap();
+    assert!(upload_url.starts_with(&emulator::endpoint(emulator::S3_ENDPOINT_VAR).unwrap()), "{upload_url}");
+    let http = PlainHttp::default();
+    assert_eq!(http.send("PUT", upload_url, Some("image/png"), png(800, 600)).await.0, 200);
+    let mut confirm = document;
+    confirm["doc_id"] = init["data"]["doc_id"].clone();
+    confirm["s3_key"] = init["data"]["s3_key"].clone();
+    let (status, confirmed) = api.call(Method::POST, &public("/upload/confirm"), false, Some(confirm)).await;
+    assert_eq!(status, StatusCode::OK, "{confirmed}");
+    assert_eq!(confirmed["data"]["confirmed"], true);
+
+    // Steps, in order; the second finishes the session into review.
+    let (status, step) =
+        api.call(Method::POST, &public("/step/step_1/complete"), false, Some(json!({}))).await;
+    assert_eq!((status, &step["data"]["next_step_id"]), (StatusCode::OK, &json!("step_2")), "{step}");
+    let form = json!({"form_data": {"full_name": "Ada Lovelace"}});
+    let (status, step) = api.call(Method::POST, &public("/step/step_2/complete"), false, Some(form)).await;
+    assert_eq!((status, &step["data"]["session_completed"]), (StatusCode::OK, &json!(true)), "{step}");
+    let (status, state) = api.call(Method::GET, &public(""), false, None).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["data"]["status"], "manual_review");
+    assert_eq!(state["data"]["steps_data"][1]["form_data"]["full_name"], "Ada Lovelace");
+
+    // The tenant sees the stored document and downloads it through a presigned GET.
+    let (status, view) = api.call(Method::GET, &format!("/v1/sessions/{session_id}"), true, None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let stored = &view["data"]["documents"][0];
+    assert_eq!((stored["status"].as_str(), stored["size_bytes"].as_u64()), (Some("confirmed"), Some(2048)));
+    let (status, bytes) = http.send("GET", stored["download_url"].as_str().unwrap(), None, Vec::new()).await;
+    assert_eq!((status, bytes), (200, png(800, 600)));
+}
