@@ -5,7 +5,7 @@
 //!   `crates/aws/tests/conformance.rs`).
 //! - [`create_table`]: creates the table schema the adapter expects (tests, local emulators).
 //! - [`load_sdk_config`]: the AWS environment, loaded once per process for every client, with
-//!   [`https_client`] (rustls, compiled-in root certificates); [`dynamodb_client`] and
+//!   [`https_client`] (rustls, trusting only AWS's root CAs); [`dynamodb_client`] and
 //!   [`s3_client`] build clients on it.
 //! - [`S3Blobs`]: the [`Blobs`](kyc_core::ports::Blobs) port on an S3 bucket, proven by the same
 //!   conformance suite as the filesystem adapter (see `crates/aws/tests/blobs_conformance.rs`).
@@ -28,7 +28,7 @@ mod textract;
 /// The AWS configuration every client of a process shares (see [`load_sdk_config`]).
 pub use aws_config::SdkConfig;
 pub use dynamo_table::{create_table, DynamoTable, GSI1_INDEX_NAME};
-pub use https::{https_client, root_certificates_pem};
+pub use https::{https_client, AWS_ROOT_CAS_PEM};
 #[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};
 pub use s3_blobs::S3Blobs;
