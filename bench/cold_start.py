@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cold start of each Lambda function binary, against a hello-world lambda_http baseline.
 
-    python3 bench/cold_start.py [--runs 10] [--no-build]        (or: make bench-cold)
+    python3 bench/cold_start.py [--runs 10] [--no-build] [--store aws|sqlite]   (or: make bench-cold)
 
 Builds the release binaries (`cargo build --release -p kyc-fn-<group>`, and bench/hello with the
 same profile), then starts each one RUNS times against a tiny Lambda Runtime API emulator on
@@ -11,9 +11,11 @@ process spawn:
   init         until the first GET /2018-06-01/runtime/invocation/next (config, logging, store)
   first invoke until the POST …/invocation/<id>/response (init + routing + one store read)
 
-and prints the median of each, with the stripped binary's size. The functions run on the local
-SQLite store (a fresh file per run, so the schema is created each time), not DynamoDB: on AWS the
-store's init is the SDK's configuration instead, which reads the environment and makes no request.
+and prints the median of each, with the stripped binary's size. The functions run on the
+deployed configuration by default: DynamoDB and S3 clients built from the AWS environment (dummy
+credentials; no request leaves the machine), with the one DynamoDB read of each event answered by
+this script. `--store sqlite` runs them on the embedded store instead (a fresh file per run, built
+with the functions' `local` feature).
 Standard library only; loopback only; every run is bounded by a timeout.
 """
 
@@ -131,15 +133,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._reply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
 
 
-def build(no_build: bool) -> dict:
-    """Builds (unless told not to) and returns each binary's path."""
+def build(no_build: bool, store: str) -> dict:
+    """Builds (unless told not to) and returns each binary's path; the embedded store needs the
+    functions' `local` feature, which Lambda builds leave out."""
     target = ROOT / "target"
     hello_target = target / "bench-hello"
     if not no_build:
         # One package per build, as `cargo lambda build --bin <group>` does: building them together
         # would unify kyc-runtime's features, linking every provider SDK into every function.
         for group in GROUPS:
-            subprocess.run(["cargo", "build", "--release", "-p", f"kyc-fn-{group}"], cwd=ROOT, check=True)
+            features = ["--features", "local"] if store == "sqlite" else []
+            subprocess.run(["cargo", "build", "--release", "-p", f"kyc-fn-{group}", *features], cwd=ROOT, check=True)
         subprocess.run(
             ["cargo", "build", "--release", "--manifest-path", str(ROOT / "bench/hello/Cargo.toml"),
              "--target-dir", str(hello_target)],
@@ -238,7 +242,7 @@ def main():
     if args.runs < 1:
         parser.error("--runs must be at least 1")
 
-    binaries = build(args.no_build)
+    binaries = build(args.no_build, args.store)
     server = RuntimeApi(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     rows = []
