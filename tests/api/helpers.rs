@@ -301,16 +301,7 @@ pub fn form_workflow() -> Value {
     })
 }
 
-/// A PNG header declaring `width` x `height`, padded to `len` bytes (type and size checks read
-/// only the header).
-pub fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
-    bytes.extend(width.to_be_bytes());
-    bytes.extend(height.to_be_bytes());
-    bytes.extend([8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89]);
-    bytes.resize(2048, 0);
-    bytes
-}
+pub use kyc_testkit::png;
 
 /// A minimal PDF.
 pub fn pdf() -> Vec<u8> {

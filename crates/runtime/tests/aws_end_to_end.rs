@@ -10,18 +10,9 @@ use http_body_util::BodyExt;
 use kyc_core::domain::secrets::Mode;
 use kyc_http::{app, routes, AppState};
 use kyc_testkit::emulator::{self, PlainHttp};
+use kyc_testkit::png;
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-/// A PNG header of `width` × `height`, padded to 2 KiB (confirm reads the header only).
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
-    bytes.extend(width.to_be_bytes());
-    bytes.extend(height.to_be_bytes());
-    bytes.extend([8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89]);
-    bytes.resize(2048, 0);
-    bytes
-}
 
 struct Api {
     router: axum::Router,

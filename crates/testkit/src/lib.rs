@@ -7,6 +7,7 @@
 //! - [`CountingTable`]: a `Table` wrapper that counts round trips, to pin down how many requests a
 //!   service makes.
 //! - [`ManualClock`]: a [`Clock`](kyc_core::ports::Clock) that only moves when told to.
+//! - [`png`]: an image header the upload checks accept.
 //! - [`emulator`]: finding the AWS emulator `make test` runs, and a plain HTTP client for
 //!   presigned URLs.
 
@@ -14,6 +15,7 @@
 
 pub use counting::{CountingTable, RoundTrips};
 pub use counting_extractor::CountingExtractor;
+pub use fixtures::png;
 pub use manual_clock::ManualClock;
 pub use scripted_liveness::ScriptedLiveness;
 
@@ -202,6 +204,7 @@ pub mod table_conformance;
 
 mod counting;
 mod counting_extractor;
+mod fixtures;
 
 mod manual_clock;
 mod scripted_liveness;
