@@ -3,7 +3,7 @@
 //! A cursor carries DynamoDB's `LastEvaluatedKey` (string attributes only, which is all this
 //! table's keys are) as JSON, followed by an HMAC-SHA256 tag:
 //! `base64url(json) "." base64url(tag)`. The tag covers the JSON and the query the cursor belongs
-//! to (index, partition and sort-key prefix), so a cursor that was altered, forged, or replayed
+//! to (index, partition and sort-key condition), so a cursor that was altered, forged, or replayed
 //! against another query is rejected as [`StoreError::Invalid`] before DynamoDB sees it.
 //!
 //! The key must be the same on every instance that may receive a cursor from another one
@@ -18,20 +18,20 @@ use aws_sdk_dynamodb::types::AttributeValue as SdkValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
-use kyc_core::ports::table::{Cursor, Index, StoreError};
+use kyc_core::ports::table::{Cursor, Index, SortKeyCondition, StoreError};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// Versions the cursor format and separates its tags from any other use of the key.
-const DOMAIN: &str = "kyc-dynamodb-cursor/1";
+const DOMAIN: &str = "kyc-dynamodb-cursor/2";
 
 /// The query a cursor is bound to.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CursorScope<'a> {
     pub index: Index,
     pub partition: &'a str,
-    pub prefix: Option<&'a str>,
+    pub sort_key: Option<&'a SortKeyCondition>,
 }
 
 /// Signs and checks cursors with one secret key.
@@ -95,11 +95,12 @@ impl CursorCodec {
 
     /// The MAC over the scope (self-delimiting JSON) followed by the cursor's JSON.
     fn tag(&self, scope: CursorScope<'_>, json: &[u8]) -> Result<HmacSha256, StoreError> {
-        let index = match scope.index {
-            Index::Primary => "table",
-            Index::Gsi1 => "gsi1",
+        let (kind, low, high) = match scope.sort_key {
+            None => ("all", "", ""),
+            Some(SortKeyCondition::BeginsWith(prefix)) => ("prefix", prefix.as_str(), ""),
+            Some(SortKeyCondition::Between(low, high)) => ("between", low.as_str(), high.as_str()),
         };
-        let header = serde_json::to_vec(&(DOMAIN, index, scope.partition, scope.prefix.unwrap_or("")))
+        let header = serde_json::to_vec(&(DOMAIN, scope.index.name(), scope.partition, kind, low, high))
             .map_err(|err| anyhow!(err).context("encoding a cursor scope"))?;
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.key)
             .map_err(|err| anyhow!("the cursor key is unusable: {err}"))?;
@@ -114,7 +115,7 @@ mod tests {
     use super::*;
 
     fn scope(partition: &str) -> CursorScope<'_> {
-        CursorScope { index: Index::Primary, partition, prefix: None }
+        CursorScope { index: Index::Primary, partition, sort_key: None }
     }
 
     fn last_key() -> HashMap<String, SdkValue> {
@@ -132,10 +133,14 @@ mod tests {
     fn a_cursor_is_rejected_in_another_scope_or_under_another_key() {
         let codec = CursorCodec::new(b"test key");
         let cursor = codec.encode(scope("P"), last_key()).unwrap();
+        let prefix = SortKeyCondition::BeginsWith("A#".into());
+        let range = SortKeyCondition::Between("A".into(), "B".into());
         let others = [
             scope("Q"),
-            CursorScope { index: Index::Gsi1, partition: "P", prefix: None },
-            CursorScope { index: Index::Primary, partition: "P", prefix: Some("A#") },
+            CursorScope { index: Index::Gsi1, partition: "P", sort_key: None },
+            CursorScope { index: Index::Gsi2, partition: "P", sort_key: None },
+            CursorScope { index: Index::Primary, partition: "P", sort_key: Some(&prefix) },
+            CursorScope { index: Index::Primary, partition: "P", sort_key: Some(&range) },
         ];
         for other in others {
             assert!(matches!(codec.decode(other, &cursor), Err(StoreError::Invalid(_))), "{other:?}");

@@ -23,14 +23,33 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use kyc_core::ports::table::{
-    check_transaction, AttributeValue, Condition, Index, Item, Key, Page, Query, StoreError, Table, Update,
-    WriteOp, GSI1PK, GSI1SK, PK, SK, TTL, VERSION,
+    check_transaction, AttributeValue, Condition, Index, Item, Key, Page, Query, SortKeyCondition,
+    StoreError, Table, Update, WriteOp, PK, SK, TTL, VERSION,
 };
 
 use crate::cursor::{CursorCodec, CursorScope};
 
 /// Name of the global secondary index on `gsi1pk`/`gsi1sk`.
 pub const GSI1_INDEX_NAME: &str = "GSI1";
+/// Name of the global secondary index on `gsi2pk`/`gsi2sk`.
+pub const GSI2_INDEX_NAME: &str = "GSI2";
+
+/// The DynamoDB name of a secondary index (`None` for the table itself).
+pub fn index_name(index: Index) -> Option<&'static str> {
+    match index {
+        Index::Primary => None,
+        Index::Gsi1 => Some(GSI1_INDEX_NAME),
+        Index::Gsi2 => Some(GSI2_INDEX_NAME),
+    }
+}
+
+/// Whether `name` is a key attribute of a secondary index.
+fn is_index_key(name: &str) -> bool {
+    Index::SECONDARY.iter().any(|index| {
+        let (partition, sort) = index.key_attributes();
+        name == partition || name == sort
+    })
+}
 
 /// How many times a write cancelled by a conflicting transaction (or by throttling inside a
 /// transaction) is tried before the adapter gives up with [`StoreError::Backend`].
@@ -319,10 +338,8 @@ fn check_index_key(name: &str, value: &AttributeValue) -> Result<(), StoreError>
 
 fn check_item(item: &Item) -> Result<(), StoreError> {
     Key::of(item)?;
-    for name in [GSI1PK, GSI1SK] {
-        if let Some(value) = item.get(name) {
-            check_index_key(name, value)?;
-        }
+    for (name, value) in item.iter().filter(|(name, _)| is_index_key(name)) {
+        check_index_key(name, value)?;
     }
     Ok(())
 }
@@ -348,11 +365,11 @@ fn check_update(update: &Update) -> Result<(), StoreError> {
         return Err(StoreError::Invalid(format!("an update names attribute {twice} more than once")));
     }
     for (name, value) in &update.set {
-        if name == GSI1PK || name == GSI1SK {
+        if is_index_key(name) {
             check_index_key(name, value)?;
         }
     }
-    if let Some((name, _)) = update.add.iter().find(|(name, _)| name == GSI1PK || name == GSI1SK) {
+    if let Some((name, _)) = update.add.iter().find(|(name, _)| is_index_key(name)) {
         return Err(StoreError::Invalid(format!(
             "the index key attribute {name} must be a non-empty string"
         )));
@@ -553,31 +570,38 @@ impl Table for DynamoTable {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        if query.limit == Some(0) {
-            return Err(StoreError::Invalid("a query limit must be at least 1".into()));
-        }
-        let prefix = query.sk_prefix.as_deref().filter(|prefix| !prefix.is_empty());
-        let scope = CursorScope { index: query.index, partition: &query.partition, prefix };
+        query.check()?;
+        let scope = CursorScope {
+            index: query.index,
+            partition: &query.partition,
+            sort_key: query.sort_key.as_ref(),
+        };
         let mut start = query.after.as_ref().map(|cursor| self.cursors.decode(scope, cursor)).transpose()?;
         if query.partition.is_empty() {
             // DynamoDB cannot store empty key strings, so the partition is empty.
             return Ok(Page::default());
         }
 
-        let (partition_attr, sort_attr) = match query.index {
-            Index::Primary => (PK, SK),
-            Index::Gsi1 => (GSI1PK, GSI1SK),
-        };
+        let (partition_attr, sort_attr) = query.index.key_attributes();
         let mut ph = Placeholders::default();
         let mut key_condition = format!(
             "{} = {}",
             ph.name("#pk".into(), partition_attr),
             ph.value(":pk".into(), SdkValue::S(query.partition.clone()))
         );
-        if let Some(prefix) = prefix {
-            let sort = ph.name("#sk".into(), sort_attr);
-            let value = ph.value(":prefix".into(), SdkValue::S(prefix.to_owned()));
-            key_condition.push_str(&format!(" AND begins_with({sort}, {value})"));
+        match &query.sort_key {
+            None => {}
+            Some(SortKeyCondition::BeginsWith(prefix)) => {
+                let sort = ph.name("#sk".into(), sort_attr);
+                let value = ph.value(":prefix".into(), SdkValue::S(prefix.clone()));
+                key_condition.push_str(&format!(" AND begins_with({sort}, {value})"));
+            }
+            Some(SortKeyCondition::Between(low, high)) => {
+                let sort = ph.name("#sk".into(), sort_attr);
+                let low = ph.value(":low".into(), SdkValue::S(low.clone()));
+                let high = ph.value(":high".into(), SdkValue::S(high.clone()));
+                key_condition.push_str(&format!(" AND {sort} BETWEEN {low} AND {high}"));
+            }
         }
         let (names, values) = ph.into_maps();
         let mut request = self
@@ -588,9 +612,9 @@ impl Table for DynamoTable {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .scan_index_forward(!query.descending);
-        request = match query.index {
-            Index::Primary => request.consistent_read(true),
-            Index::Gsi1 => request.index_name(GSI1_INDEX_NAME),
+        request = match index_name(query.index) {
+            None => request.consistent_read(true),
+            Some(name) => request.index_name(name),
         };
 
         // DynamoDB stops a page at the limit or at 1 MB of items; keep reading until the caller's
@@ -627,7 +651,8 @@ impl Table for DynamoTable {
 /// Creates the table this adapter expects and waits until it is active.
 ///
 /// The schema: string keys `pk` (partition) and `sk` (sort); the global secondary index
-/// [`GSI1_INDEX_NAME`] on string keys `gsi1pk`/`gsi1sk` projecting every attribute; on-demand
+/// [`GSI1_INDEX_NAME`] and [`GSI2_INDEX_NAME`] on string keys `gsi1pk`/`gsi1sk` and
+/// `gsi2pk`/`gsi2sk`, projecting every attribute; on-demand
 /// billing; TTL on the `ttl` attribute. Tests use it against an emulator, and it documents what
 /// `infra/` must create in a real account.
 pub async fn create_table(client: &Client, table_name: &str) -> anyhow::Result<()> {
@@ -645,23 +670,28 @@ pub async fn create_table(client: &Client, table_name: &str) -> anyhow::Result<(
             .build()
             .context("building a key schema element")
     };
-    let gsi1 = GlobalSecondaryIndex::builder()
-        .index_name(GSI1_INDEX_NAME)
-        .key_schema(key(GSI1PK, KeyType::Hash)?)
-        .key_schema(key(GSI1SK, KeyType::Range)?)
-        .projection(Projection::builder().projection_type(ProjectionType::All).build())
-        .build()
-        .context("building the GSI1 definition")?;
-    client
+    let mut request = client
         .create_table()
         .table_name(table_name)
         .attribute_definitions(string_attr(PK)?)
         .attribute_definitions(string_attr(SK)?)
-        .attribute_definitions(string_attr(GSI1PK)?)
-        .attribute_definitions(string_attr(GSI1SK)?)
         .key_schema(key(PK, KeyType::Hash)?)
-        .key_schema(key(SK, KeyType::Range)?)
-        .global_secondary_indexes(gsi1)
+        .key_schema(key(SK, KeyType::Range)?);
+    for index in Index::SECONDARY {
+        let (partition, sort) = index.key_attributes();
+        let definition = GlobalSecondaryIndex::builder()
+            .set_index_name(index_name(index).map(str::to_owned))
+            .key_schema(key(partition, KeyType::Hash)?)
+            .key_schema(key(sort, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .build()
+            .with_context(|| format!("building the {} definition", index.name()))?;
+        request = request
+            .attribute_definitions(string_attr(partition)?)
+            .attribute_definitions(string_attr(sort)?)
+            .global_secondary_indexes(definition);
+    }
+    request
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
@@ -710,6 +740,7 @@ pub async fn create_table(client: &Client, table_name: &str) -> anyhow::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kyc_core::ports::table::{GSI1PK, GSI1SK, GSI2PK};
 
     fn s(value: &str) -> AttributeValue {
         AttributeValue::S(value.into())
@@ -773,6 +804,7 @@ mod tests {
             base().set(GSI1PK, AttributeValue::N("1".into())),
             base().set(GSI1SK, s("")),
             base().add(GSI1SK, 1),
+            base().set(GSI2PK, s("")),
         ] {
             assert!(matches!(check_update(&update), Err(StoreError::Invalid(_))), "{update:?}");
         }

@@ -27,7 +27,7 @@ mod textract;
 
 /// The AWS configuration every client of a process shares (see [`load_sdk_config`]).
 pub use aws_config::SdkConfig;
-pub use dynamo_table::{create_table, DynamoTable, GSI1_INDEX_NAME};
+pub use dynamo_table::{create_table, index_name, DynamoTable, GSI1_INDEX_NAME, GSI2_INDEX_NAME};
 pub use https::{https_client, AWS_ROOT_CAS_PEM};
 #[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};

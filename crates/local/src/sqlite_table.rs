@@ -1,8 +1,8 @@
 //! The single table on an embedded SQLite file.
 //!
 //! Every item lives in one SQLite table, keyed by `(pk, sk)`, with the whole attribute map stored
-//! as DynamoDB-wire-format JSON. The GSI1 keys and the TTL are copied into their own columns on
-//! every write so that the index can be queried and expired rows purged.
+//! as DynamoDB-wire-format JSON. The secondary index keys (`gsi1pk`…`gsi2sk`) and the TTL are copied
+//! into their own columns on every write so that the indexes can be queried and expired rows purged.
 //!
 //! Writes run in `BEGIN IMMEDIATE` transactions: the current item is read, the port's condition is
 //! evaluated with [`Condition::holds_for`] and the change applied, all under SQLite's write lock,
@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use async_trait::async_trait;
 use kyc_core::ports::table::{
-    check_transaction, AttributeValue, Condition, Cursor, Index, Item, Key, Page, Query, StoreError, Table,
-    Update, WriteOp, GSI1PK, GSI1SK, PK, SK, TTL,
+    check_transaction, AttributeValue, Condition, Cursor, Index, Item, Key, Page, Query, SortKeyCondition,
+    StoreError, Table, Update, WriteOp, PK, SK, TTL,
 };
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk);
 ";
+
+/// Index columns added after the first schema; files created before them gain the columns (and
+/// their index, filled from the stored items) when opened.
+const LATER_INDEXES: [Index; 1] = [Index::Gsi2];
 
 /// The single table stored in a SQLite file.
 ///
@@ -83,6 +87,7 @@ impl SqliteTable {
         }
         conn.pragma_update(None, "synchronous", "NORMAL").context("setting synchronous=NORMAL")?;
         conn.execute_batch(SCHEMA).context("creating the items schema")?;
+        add_later_indexes(&conn)?;
         let cutoff = unix_now()?.saturating_sub(TTL_PURGE_GRACE_SECS);
         conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl < ?1", params![cutoff])
             .context("purging expired items")?;
@@ -145,9 +150,7 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
-        if query.limit == Some(0) {
-            return Err(StoreError::Invalid("a query limit must be at least 1".into()));
-        }
+        query.check()?;
         let after = query.after.as_ref().map(decode_cursor).transpose()?;
         self.run(move |conn| run_query(conn, &query, after)).await
     }
@@ -233,22 +236,51 @@ fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
 fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
     let key = Key::of(item)?;
     let json = serde_json::to_string(item).with_context(|| format!("encoding item {}/{}", key.pk, key.sk))?;
+    let keys_of = |index: Index| {
+        let (partition, sort) = index.key_attributes();
+        (string_attr(item, partition), string_attr(item, sort))
+    };
+    let ((g1p, g1s), (g2p, g2s)) = (keys_of(Index::Gsi1), keys_of(Index::Gsi2));
     conn.prepare_cached(
-        "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, ttl, item) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl, item)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (pk, sk) DO UPDATE SET
              gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk,
+             gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk,
              ttl = excluded.ttl, item = excluded.item",
     )
     .context("preparing an item write")?
-    .execute(params![
-        key.pk,
-        key.sk,
-        string_attr(item, GSI1PK),
-        string_attr(item, GSI1SK),
-        ttl_attr(item),
-        json
-    ])
+    .execute(params![key.pk, key.sk, g1p, g1s, g2p, g2s, ttl_attr(item), json])
     .with_context(|| format!("writing item {}/{}", key.pk, key.sk))?;
+    Ok(())
+}
+
+/// Adds the columns and index of each later secondary index to a file that lacks them, filling
+/// them from the stored items.
+fn add_later_indexes(conn: &Connection) -> anyhow::Result<()> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('items')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()
+        .context("reading the items schema")?;
+    for index in LATER_INDEXES {
+        let (p, s) = index.key_attributes();
+        if !columns.iter().any(|c| c == p) {
+            conn.execute_batch(&format!(
+                "ALTER TABLE items ADD COLUMN {p} TEXT;
+                 ALTER TABLE items ADD COLUMN {s} TEXT;
+                 UPDATE items SET
+                     {p} = json_extract(item, '$.{p}.S'),
+                     {s} = json_extract(item, '$.{s}.S');"
+            ))
+            .with_context(|| format!("adding the {} columns", index.name()))?;
+        }
+        conn.execute_batch(&format!(
+            "CREATE INDEX IF NOT EXISTS items_{name} ON items ({p}, {s}, pk, sk);",
+            name = index.name()
+        ))
+        .with_context(|| format!("creating the {} index", index.name()))?;
+    }
     Ok(())
 }
 
@@ -338,40 +370,43 @@ fn arg(args: &mut Vec<Value>, value: String) -> String {
 }
 
 fn run_query(conn: &Connection, query: &Query, after: Option<Position>) -> Result<Page, StoreError> {
-    let (partition_col, sort_col) = match query.index {
-        Index::Primary => ("pk", "sk"),
-        Index::Gsi1 => ("gsi1pk", "gsi1sk"),
-    };
+    // Column names equal the attribute names they copy.
+    let (partition_col, sort_col) = query.index.key_attributes();
     let mut sql = format!("SELECT item, pk, sk, {sort_col} FROM items WHERE {partition_col} = ?1");
     let mut args: Vec<Value> = vec![Value::Text(query.partition.clone())];
-    if query.index == Index::Gsi1 {
+    if query.index != Index::Primary {
         // Like a DynamoDB GSI with a sort key, only items with both key attributes are indexed.
-        sql.push_str(" AND gsi1sk IS NOT NULL");
+        sql.push_str(&format!(" AND {sort_col} IS NOT NULL"));
     }
-    if let Some(prefix) = query.sk_prefix.as_deref().filter(|p| !p.is_empty()) {
-        let lower = arg(&mut args, prefix.to_owned());
-        sql.push_str(&format!(" AND {sort_col} >= {lower}"));
-        if let Some(upper) = prefix_upper_bound(prefix) {
-            let upper = arg(&mut args, upper);
-            sql.push_str(&format!(" AND {sort_col} < {upper}"));
+    match &query.sort_key {
+        None => {}
+        Some(SortKeyCondition::BeginsWith(prefix)) => {
+            let lower = arg(&mut args, prefix.clone());
+            sql.push_str(&format!(" AND {sort_col} >= {lower}"));
+            if let Some(upper) = prefix_upper_bound(prefix) {
+                let upper = arg(&mut args, upper);
+                sql.push_str(&format!(" AND {sort_col} < {upper}"));
+            }
+        }
+        Some(SortKeyCondition::Between(low, high)) => {
+            let (low, high) = (arg(&mut args, low.clone()), arg(&mut args, high.clone()));
+            sql.push_str(&format!(" AND {sort_col} BETWEEN {low} AND {high}"));
         }
     }
     let (cmp, dir) = if query.descending { ("<", "DESC") } else { (">", "ASC") };
     if let Some(Position(sort, pk, sk)) = after {
-        match query.index {
-            Index::Primary => {
-                let sort = arg(&mut args, sort);
-                sql.push_str(&format!(" AND sk {cmp} {sort}"));
-            }
-            Index::Gsi1 => {
-                let (sort, pk, sk) = (arg(&mut args, sort), arg(&mut args, pk), arg(&mut args, sk));
-                sql.push_str(&format!(" AND (gsi1sk, pk, sk) {cmp} ({sort}, {pk}, {sk})"));
-            }
+        if query.index == Index::Primary {
+            let sort = arg(&mut args, sort);
+            sql.push_str(&format!(" AND sk {cmp} {sort}"));
+        } else {
+            let (sort, pk, sk) = (arg(&mut args, sort), arg(&mut args, pk), arg(&mut args, sk));
+            sql.push_str(&format!(" AND ({sort_col}, pk, sk) {cmp} ({sort}, {pk}, {sk})"));
         }
     }
-    match query.index {
-        Index::Primary => sql.push_str(&format!(" ORDER BY sk {dir}")),
-        Index::Gsi1 => sql.push_str(&format!(" ORDER BY gsi1sk {dir}, pk {dir}, sk {dir}")),
+    if query.index == Index::Primary {
+        sql.push_str(&format!(" ORDER BY sk {dir}"));
+    } else {
+        sql.push_str(&format!(" ORDER BY {sort_col} {dir}, pk {dir}, sk {dir}"));
     }
     let limit = query.limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
     args.push(Value::Integer(limit));
@@ -419,6 +454,25 @@ mod tests {
         for bad in ["", "zz", "00", &hex::encode("[1,2,3]")] {
             assert!(matches!(decode_cursor(&Cursor(bad.into())), Err(StoreError::Invalid(_))));
         }
+    }
+
+    #[tokio::test]
+    async fn a_file_from_before_gsi2_gains_the_index_with_its_stored_items() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA).unwrap();
+            let item = r#"{"pk":{"S":"S#1"},"sk":{"S":"META"},"gsi2pk":{"S":"P"},"gsi2sk":{"S":"1"}}"#;
+            conn.execute("INSERT INTO items (pk, sk, item) VALUES ('S#1', 'META', ?1)", params![item])
+                .unwrap();
+        }
+        let table = SqliteTable::open(&path).unwrap();
+        let page = table.query(Query::index(Index::Gsi2, "P")).await.unwrap();
+        assert_eq!(page.items.len(), 1);
+        // Opening again finds the columns in place.
+        drop(table);
+        SqliteTable::open(&path).unwrap();
     }
 
     #[test]

@@ -113,6 +113,8 @@ macro_rules! table_conformance_tests {
             a_malformed_cursor_is_invalid,
             a_gsi1_query_returns_its_partition_in_gsi1sk_order_with_a_prefix,
             a_limited_gsi1_query_pages_through_every_item_exactly_once,
+            a_between_query_reads_an_inclusive_sort_key_range,
+            gsi2_indexes_only_items_with_its_own_keys,
             items_without_both_gsi1_keys_are_absent_from_the_index,
             changing_or_removing_gsi1_keys_moves_the_item_in_the_index,
             racing_version_is_puts_let_exactly_one_writer_win,

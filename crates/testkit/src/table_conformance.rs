@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use kyc_core::ports::table::Table;
 use kyc_core::ports::table::{
-    AttributeValue, Condition, Cursor, Item, Key, Query, StoreError, Update, WriteOp, GSI1PK, GSI1SK, PK, SK,
-    TTL, VERSION,
+    AttributeValue, Condition, Cursor, Index, Item, Key, Query, StoreError, Update, WriteOp, GSI1PK, GSI1SK,
+    GSI2PK, GSI2SK, PK, SK, TTL, VERSION,
 };
 use tokio::sync::Barrier;
 
@@ -863,6 +863,56 @@ pub async fn a_gsi1_query_returns_its_partition_in_gsi1sk_order_with_a_prefix(ta
 
     let newest = table.query(Query::gsi1("TENANT#1").descending().limit(1)).await.expect("query failed");
     assert_eq!(newest.items, vec![items[2].clone()]);
+}
+
+/// A sort-key range reads the keys from its low to its high bound, both included, on the table
+/// and on an index, in either direction and page by page.
+pub async fn a_between_query_reads_an_inclusive_sort_key_range(table: Arc<dyn Table>) {
+    for sk in ["2024-01-01#a", "2024-01-15#b", "2024-02-01#c", "2024-02-01#d", "2024-03-01#e"] {
+        put(&*table, item("RANGE", sk, &[(GSI1PK, s("RANGE")), (GSI1SK, s(sk))])).await;
+    }
+    let february = Query::partition("RANGE").between("2024-01-15#b", "2024-02-01~");
+    assert_eq!(
+        sort_keys(&query_all(&*table, february.clone()).await),
+        ["2024-01-15#b", "2024-02-01#c", "2024-02-01#d"]
+    );
+    assert_eq!(
+        sort_keys(&query_all(&*table, february.clone().descending().limit(1)).await),
+        ["2024-02-01#d", "2024-02-01#c", "2024-01-15#b"]
+    );
+    let indexed = query_index_until(&*table, Query::gsi1("RANGE").between("2024-02", "2024-12"), |found| {
+        found.len() >= 3
+    })
+    .await;
+    assert_eq!(sort_keys(&indexed), ["2024-02-01#c", "2024-02-01#d", "2024-03-01#e"]);
+    assert!(query_all(&*table, Query::partition("RANGE").between("2025", "2026")).await.is_empty());
+    assert_invalid(table.query(Query::partition("RANGE").between("B", "A")).await);
+    assert_invalid(table.query(Query::partition("RANGE").between("", "A")).await);
+}
+
+/// GSI2 is an index of its own: it holds only items with both of its keys, and its cursors page
+/// through it like GSI1's.
+pub async fn gsi2_indexes_only_items_with_its_own_keys(table: Arc<dyn Table>) {
+    for (pk, gsi2sk) in [("S#1", "B"), ("S#2", "A"), ("S#3", "C")] {
+        put(&*table, item(pk, "META", &[(GSI2PK, s("STATUS#x")), (GSI2SK, s(gsi2sk))])).await;
+    }
+    put(&*table, item("S#4", "META", &[(GSI1PK, s("STATUS#x")), (GSI1SK, s("A"))])).await;
+    put(&*table, item("S#5", "META", &[(GSI2PK, s("STATUS#x"))])).await;
+    let query = Query::index(Index::Gsi2, "STATUS#x");
+    let found = query_index_until(&*table, query.clone(), |found| found.len() >= 3).await;
+    let pks: Vec<String> = table_keys(&found).into_iter().map(|k| k.pk).collect();
+    assert_eq!(pks, ["S#2", "S#1", "S#3"]);
+    let paged = query_all(&*table, query.descending().limit(2)).await;
+    let pks: Vec<String> = table_keys(&paged).into_iter().map(|k| k.pk).collect();
+    assert_eq!(pks, ["S#3", "S#1", "S#2"]);
+
+    // Moving an item to another partition of the index (a status change) moves it in the index.
+    let update = Update::new(key("S#1", "META"), Condition::Always).set(GSI2PK, s("STATUS#y"));
+    table.update(update).await.expect("update failed");
+    let moved = query_index_until(&*table, Query::index(Index::Gsi2, "STATUS#y"), |f| !f.is_empty()).await;
+    assert_eq!(table_keys(&moved), [key("S#1", "META")]);
+    let left = query_index_until(&*table, Query::index(Index::Gsi2, "STATUS#x"), |f| f.len() == 2).await;
+    assert_eq!(left.len(), 2);
 }
 
 /// Following GSI1 cursors visits every indexed item exactly once, even when several items

@@ -2,12 +2,12 @@
 //!
 //! The port works at the level of one DynamoDB-style table, not one repository per entity: items are
 //! attribute maps (`serde_dynamo::Item`) addressed by a partition key (`pk`) and a sort key (`sk`),
-//! optionally indexed a second time by `gsi1pk`/`gsi1sk`. Conditions are a small typed model that
+//! optionally indexed again by two global secondary indexes (`gsi1pk`/`gsi1sk`, `gsi2pk`/`gsi2sk`). Conditions are a small typed model that
 //! every adapter translates, so no adapter has to parse another's expression language.
 //!
 //! Rules every caller follows, because DynamoDB enforces them and the local adapter mirrors them:
 //! numbers are written in normalized form (`"1"`, never `"1.0"`: conditions compare them as
-//! text locally); GSI1 holds only items with both `gsi1pk` and `gsi1sk` as strings and is
+//! text locally); an index holds only items with both of its key attributes as strings and is
 //! eventually consistent; a query `limit` is at least 1.
 
 use async_trait::async_trait;
@@ -21,6 +21,10 @@ pub const SK: &str = "sk";
 pub const GSI1PK: &str = "gsi1pk";
 /// Sort key of the first global secondary index.
 pub const GSI1SK: &str = "gsi1sk";
+/// Partition key of the second global secondary index.
+pub const GSI2PK: &str = "gsi2pk";
+/// Sort key of the second global secondary index.
+pub const GSI2SK: &str = "gsi2sk";
 /// Expiry time in unix seconds; the store may delete the item some time after it passes.
 pub const TTL: &str = "ttl";
 /// Optimistic-locking counter used by [`Condition::VersionIs`].
@@ -196,6 +200,40 @@ pub enum Index {
     Primary,
     /// `gsi1pk` / `gsi1sk`.
     Gsi1,
+    /// `gsi2pk` / `gsi2sk`.
+    Gsi2,
+}
+
+impl Index {
+    /// Every secondary index.
+    pub const SECONDARY: [Index; 2] = [Index::Gsi1, Index::Gsi2];
+
+    /// The attributes holding this index's partition and sort keys.
+    pub fn key_attributes(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Primary => (PK, SK),
+            Index::Gsi1 => (GSI1PK, GSI1SK),
+            Index::Gsi2 => (GSI2PK, GSI2SK),
+        }
+    }
+
+    /// The index's name (`gsi1`…; the table itself is `table`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Primary => "table",
+            Index::Gsi1 => "gsi1",
+            Index::Gsi2 => "gsi2",
+        }
+    }
+}
+
+/// Which sort keys of the partition a query reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SortKeyCondition {
+    /// Sort keys that start with this string.
+    BeginsWith(String),
+    /// Sort keys from the first string to the second, both included.
+    Between(String, String),
 }
 
 /// Reads the items of one partition in sort-key order.
@@ -203,7 +241,7 @@ pub enum Index {
 pub struct Query {
     pub index: Index,
     pub partition: String,
-    pub sk_prefix: Option<String>,
+    pub sort_key: Option<SortKeyCondition>,
     pub limit: Option<usize>,
     pub descending: bool,
     /// Continue after the page that returned this cursor.
@@ -215,19 +253,32 @@ impl Query {
         Self {
             index: Index::Primary,
             partition: partition.into(),
-            sk_prefix: None,
+            sort_key: None,
             limit: None,
             descending: false,
             after: None,
         }
     }
 
-    pub fn gsi1(partition: impl Into<String>) -> Self {
-        Self { index: Index::Gsi1, ..Self::partition(partition) }
+    /// Reads a partition of a secondary index.
+    pub fn index(index: Index, partition: impl Into<String>) -> Self {
+        Self { index, ..Self::partition(partition) }
     }
 
+    pub fn gsi1(partition: impl Into<String>) -> Self {
+        Self::index(Index::Gsi1, partition)
+    }
+
+    /// Only sort keys starting with `prefix` (an empty prefix reads the whole partition).
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.sk_prefix = Some(prefix.into());
+        let prefix = prefix.into();
+        self.sort_key = (!prefix.is_empty()).then_some(SortKeyCondition::BeginsWith(prefix));
+        self
+    }
+
+    /// Only sort keys from `low` to `high`, both included.
+    pub fn between(mut self, low: impl Into<String>, high: impl Into<String>) -> Self {
+        self.sort_key = Some(SortKeyCondition::Between(low.into(), high.into()));
         self
     }
 
@@ -244,6 +295,19 @@ impl Query {
     pub fn after(mut self, cursor: Option<Cursor>) -> Self {
         self.after = cursor;
         self
+    }
+
+    /// Checks what every adapter refuses alike: a zero limit, an empty or inverted range.
+    pub fn check(&self) -> Result<(), StoreError> {
+        if self.limit == Some(0) {
+            return Err(StoreError::Invalid("a query limit must be at least 1".into()));
+        }
+        if let Some(SortKeyCondition::Between(low, high)) = &self.sort_key {
+            if low.is_empty() || low > high {
+                return Err(StoreError::Invalid("a sort-key range needs 0 < low <= high".into()));
+            }
+        }
+        Ok(())
     }
 }
 
