@@ -216,6 +216,11 @@ impl TestApp {
         reply.body["data"].clone()
     }
 
+    /// The manual clock's time.
+    pub fn clock_now(&self) -> time::OffsetDateTime {
+        kyc_core::ports::Clock::now(self.clock.as_ref())
+    }
+
     /// Tenant view of a session (`data` only), asserting success.
     pub async fn tenant_view(&self, session_id: &str) -> Value {
         let reply = self.tenant_get(&format!("/v1/sessions/{session_id}")).await;

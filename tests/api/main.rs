@@ -1,10 +1,13 @@
 //! End-to-end tests of the HTTP API through the real routers, on the embedded store.
 
 mod corrections;
+mod decisions;
 mod envelope;
+mod expiry;
 mod extract;
 mod helpers;
 mod lifecycle;
+mod listing;
 mod liveness;
 mod public_reads;
 mod round_trips;

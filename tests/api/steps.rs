@@ -38,7 +38,7 @@ async fn completing_every_required_step_in_order_finishes_the_session_into_revie
 }
 
 #[tokio::test]
-async fn a_workflow_without_review_completes_the_session() {
+async fn a_workflow_without_review_in_its_older_form_is_approved_at_its_last_step() {
     let app = TestApp::spawn().await;
     let mut workflow = form_workflow();
     workflow["review_required"] = json!(false);
@@ -47,7 +47,7 @@ async fn a_workflow_without_review_completes_the_session() {
     app.complete_step(&token, "about", about()).await;
     app.complete_step(&token, "contact", contact()).await;
 
-    assert_eq!(app.state(&token).await["status"], "completed");
+    assert_eq!(app.state(&token).await["status"], "approved");
 }
 
 #[tokio::test]
@@ -288,7 +288,7 @@ async fn conditional_steps_are_skipped_when_their_condition_does_not_hold() {
     app.complete_step(&person, "company", json!({})).await.assert_error(
         StatusCode::FORBIDDEN,
         "FORBIDDEN",
-        "Session is completed and no longer accepts changes",
+        "Session is approved and no longer accepts changes",
     );
     assert_eq!(business_next.data()["next_step_id"], "company");
     assert_eq!(business_next.data()["session_completed"], false);

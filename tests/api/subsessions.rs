@@ -144,7 +144,7 @@ async fn the_list_counts_children_and_follows_their_progress() {
     assert_eq!((listing["can_proceed"].clone(), listing["category"].clone()), (json!(true), json!("ubo")));
     let first = &listing["subsessions"][0];
     assert_eq!(first["subsession_id"], done["subsession_id"]);
-    assert_eq!(first["status"], "completed");
+    assert_eq!(first["status"], "approved");
     assert_eq!(first["tag"], "ubo");
     assert!(first["completed_at"].is_string());
     assert!(first["workflow_id"].as_str().unwrap().starts_with("wf_"));
@@ -230,7 +230,7 @@ async fn a_completed_subsession_cannot_be_deleted() {
     let id = created["subsession_id"].as_str().unwrap();
     app.call(Method::DELETE, &format!("/public/sessions/{token}/subsessions/{id}"), None, None)
         .await
-        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN", "A subsession that is completed cannot be deleted");
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN", "A subsession that is approved cannot be deleted");
 }
 
 #[tokio::test]

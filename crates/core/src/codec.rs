@@ -6,6 +6,8 @@
 //! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS`    | `created_at#key`       |
 //! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
 //! | session         | `SESSION#s`        | `META`                 | `TENANT#t#SESSIONS`   | `created_at#s`         |
+//! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#STATUS#status` / gsi2sk `created_at#s`  |
+//! | open marker     | `SESSION#s`        | `OPEN`                 | `OPEN#shard`          | `expires_at#s`         |
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
 //! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
 //! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
@@ -14,6 +16,11 @@
 //! | audit entry     | `SESSION#s#LOG`    | `AUDIT#version#00`     |                       |                        |
 //! | outbox event    | `SESSION#s#LOG`    | `EVENT#version#seq`    |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
+//!
+//! The open marker exists exactly while the session is `active` or `awaiting_client_correction`
+//! (written and deleted in the same transaction as the status), so GSI1's `OPEN#shard` partitions
+//! list the sessions that can expire, soonest first, for the sweeper; `shard` (0–7, from the
+//! session id) spreads that write load over eight partitions.
 //!
 //! Everything a session's public view needs lives in its own partition, so one Query reads it;
 //! the audit trail and outbox live in a sibling partition so that Query stays small however long
@@ -25,10 +32,10 @@ use crate::domain::history::{AuditEntry, OutboxEvent};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::SecretHash;
-use crate::domain::session::{SessionRecord, StepRecord, SubsessionRecord};
+use crate::domain::session::{SessionRecord, SessionStatus, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
 use crate::domain::workflow::WorkflowRecord;
-use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, PK, SK, TTL};
+use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK, TTL};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -100,6 +107,69 @@ pub mod keys {
     pub fn tenant_sessions_index(tenant: &TenantId) -> String {
         format!("TENANT#{tenant}#SESSIONS")
     }
+
+    /// GSI2 partition listing a tenant's sessions in one status by creation time.
+    pub fn tenant_status_index(tenant: &TenantId, status: SessionStatus) -> String {
+        format!("TENANT#{tenant}#STATUS#{status}")
+    }
+
+    /// The marker that lists an open session in the expiry index.
+    pub fn open_marker(session: &SessionId) -> Key {
+        Key::new(session_partition(session), "OPEN")
+    }
+
+    /// GSI1 partition of one shard of the open sessions, by expiry.
+    pub fn open_sessions_index(shard: u8) -> String {
+        format!("OPEN#{shard}")
+    }
+}
+
+/// How many partitions the expiry index spreads open sessions over.
+pub const OPEN_SHARDS: u8 = 8;
+
+/// The expiry-index shard of a session.
+pub fn open_shard(session: &SessionId) -> u8 {
+    session.as_uuid().as_bytes()[0] % OPEN_SHARDS
+}
+
+/// The expiry-index sort key: zero-padded unix seconds, so text order is time order.
+pub fn expiry_sort_key(expires_at: i64, session: &SessionId) -> String {
+    format!("{:012}#{session}", expires_at.max(0))
+}
+
+/// The expiry-index sort keys of the sessions due at `now` (an inclusive range).
+pub fn expiry_due_range(now: i64) -> (String, String) {
+    (format!("{:012}", 0), format!("{:012}#~", now.max(0)))
+}
+
+/// An open session in the expiry index (`OPEN` item of its partition).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenMarker {
+    pub session_id: SessionId,
+    pub expires_at: i64,
+}
+
+/// The open marker of a session that accepts end-user input and expires at `expires_at`.
+pub fn open_marker_item(session: &SessionId, expires_at: i64) -> Result<Item, CodecError> {
+    let marker = OpenMarker { session_id: *session, expires_at };
+    let item = encode(&keys::open_marker(session), &marker)?;
+    Ok(with_index(item, keys::open_sessions_index(open_shard(session)), expiry_sort_key(expires_at, session)))
+}
+
+/// The GSI2 key attributes of a session in `status`.
+pub fn status_index_attributes(
+    session: &SessionRecord,
+    status: SessionStatus,
+) -> [(&'static str, AttributeValue); 2] {
+    [
+        (GSI2PK, AttributeValue::S(keys::tenant_status_index(&session.tenant_id, status))),
+        (GSI2SK, AttributeValue::S(created_sort_key(session))),
+    ]
+}
+
+/// Sessions sort by creation time in the tenant indexes (ties broken by id).
+fn created_sort_key(session: &SessionRecord) -> String {
+    format!("{}#{}", session.created_at.rfc3339(), session.session_id)
 }
 
 /// Maps a token hash to the session it opens. Carries a TTL so the store can drop it once dead.
@@ -166,11 +236,12 @@ pub fn workflow_item(workflow: &WorkflowRecord) -> Result<Item, CodecError> {
 
 pub fn session_item(session: &SessionRecord) -> Result<Item, CodecError> {
     let item = encode(&keys::session(&session.session_id), session)?;
-    Ok(with_index(
-        item,
-        keys::tenant_sessions_index(&session.tenant_id),
-        format!("{}#{}", session.created_at.rfc3339(), session.session_id),
-    ))
+    let mut item =
+        with_index(item, keys::tenant_sessions_index(&session.tenant_id), created_sort_key(session));
+    for (name, value) in status_index_attributes(session, session.status) {
+        item.insert(name.into(), value);
+    }
+    Ok(item)
 }
 
 pub fn token_item(hash: &SecretHash, token: &TokenRecord) -> Result<Item, CodecError> {
@@ -309,6 +380,7 @@ mod tests {
             external_reference: Some("cus_1".into()),
             metadata: Some(serde_json::json!({"plan": "gold", "seats": 3}).as_object().unwrap().clone()),
             parent: None,
+            decision: None,
         }
     }
 

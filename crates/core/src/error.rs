@@ -17,6 +17,13 @@ pub enum Error {
     /// The operation is not allowed in the current state.
     #[error("{0}")]
     Forbidden(String),
+    /// The thing was already done and cannot be done again; `code` names it (`ALREADY_REVIEWED`).
+    #[error("{message}")]
+    AlreadyDone { code: &'static str, message: String },
+    /// The request is well formed but the resource's state rules it out; `code` names the rule
+    /// (`NOT_REVIEWABLE`) and the message the state.
+    #[error("{message}")]
+    WrongState { code: &'static str, message: String },
     /// An upstream provider failed; `code` names what failed (`EXTRACTION_FAILED`), the message is
     /// safe to show and the cause was logged where it happened.
     #[error("{message}")]

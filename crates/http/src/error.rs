@@ -35,6 +35,8 @@ impl From<Error> for ApiError {
             Error::Validation(message) => Self::validation(message),
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
+            Error::AlreadyDone { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::WrongState { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             Error::Upstream { code, message } => Self::new(StatusCode::BAD_GATEWAY, code, message),
             Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
             Error::Unexpected(cause) => {

@@ -1,6 +1,7 @@
 //! What happened to a session: the audit trail (`AUDIT#…`) and the outbox of events to deliver
 //! (`EVENT#…`). Both are written in the same transaction as the change they describe.
 
+use super::decision::{Outcome, Resolution};
 use super::document::DocId;
 use super::ids::{ApiKeyId, SessionId, StepId, TenantId};
 use super::session::SessionStatus;
@@ -15,6 +16,8 @@ pub enum Actor {
     EndUser,
     /// The tenant, through one of its API keys.
     Tenant { key_id: ApiKeyId },
+    /// The platform itself: automatic resolution, the expiry sweeper.
+    System,
 }
 
 /// What kind of change an audit entry records.
@@ -32,6 +35,12 @@ pub enum AuditAction {
     SubsessionCreated,
     SubsessionLinkRegenerated,
     SubsessionDeleted,
+    /// A reviewer approved or rejected the session (or overrode an automatic decision).
+    SessionReviewed,
+    /// The tenant reopened steps for the end user to redo.
+    ResubmissionRequested,
+    /// The sweeper found the session past its expiry.
+    SessionExpired,
 }
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.
@@ -66,6 +75,24 @@ pub enum EventType {
     ProcessingRequested,
     #[serde(rename = "session.canceled")]
     SessionCanceled,
+    #[serde(rename = "session.approved")]
+    SessionApproved,
+    #[serde(rename = "session.rejected")]
+    SessionRejected,
+    #[serde(rename = "session.resubmission_requested")]
+    ResubmissionRequested,
+    #[serde(rename = "session.expired")]
+    SessionExpired,
+}
+
+impl EventType {
+    /// The event announcing a decision with this outcome.
+    pub fn decided(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Approved => Self::SessionApproved,
+            Outcome::Rejected => Self::SessionRejected,
+        }
+    }
 }
 
 /// An event waiting in the outbox.
@@ -80,5 +107,8 @@ pub struct OutboxEvent {
     pub status: SessionStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_id: Option<StepId>,
+    /// Who decided, on `session.approved` / `session.rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<Resolution>,
     pub created_at: Timestamp,
 }

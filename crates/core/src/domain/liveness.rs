@@ -13,6 +13,8 @@ pub enum AttemptStatus {
     Passed,
     Failed,
     Expired,
+    /// Set aside by a resubmission of its step: neither a pass nor a failure any more.
+    Superseded,
 }
 
 /// A deterministic outcome of a test-mode liveness check, chosen by the frontend developer.

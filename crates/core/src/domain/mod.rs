@@ -2,6 +2,7 @@
 
 pub mod correction;
 pub mod countries;
+pub mod decision;
 pub mod document;
 pub mod extraction;
 pub mod files;

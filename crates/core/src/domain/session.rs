@@ -2,17 +2,21 @@
 //! governs it.
 //!
 //! ```text
-//!                 steps done (review_required)          approve / reject
-//!   active ─────────────────────────────────► manual_review ─────────────► approved | rejected
-//!     │  └──────── steps done (no review) ──► completed ──► processing ──► manual_review | approved | rejected
-//!     │                                          │   ▲
-//!     │                corrections requested     │   │ corrections resolved (per correction_resolution)
-//!     │          (from manual_review/completed)  ▼   │
-//!     │                                  awaiting_client_correction ──► manual_review
-//!     ├──► expired   (time passes while active or awaiting_client_correction)
+//!                  steps done             decide (reviewer)
+//!   active ───────────────────► manual_review ───────────────────► approved | rejected
+//!     │                          │  ▲  │    └── (auto_resolve: the workflow decides at once) ──┘  │
+//!     │                          │  │  │                                                         │
+//!     │   corrections requested /│  │  │ corrections resolved (per correction_resolution)         │ override (a reviewer,
+//!     │   resubmission requested ▼  │  ▼                                                         │ once, of an automatic
+//!     │                  awaiting_client_correction ◄── resubmission ── completed ◄──────────────┘ decision) or
+//!     │                          │   (from manual_review, completed,     │   ▲ decide              resubmission
+//!     │                          │    or an automatic decision)          ▼   │
+//!     │                          └──► completed ──► processing ──► manual_review | approved | rejected
+//!     ├──► expired   (time passes while active or awaiting_client_correction; the sweeper persists it)
 //!     └──► canceled  (tenant cancels any non-final session)
 //! ```
 
+use super::decision::{Decision, Outcome};
 use super::ids::{SessionId, StepId, TenantId, WorkflowId};
 use super::secrets::{Mode, SecretHash};
 use super::time::Timestamp;
@@ -46,9 +50,7 @@ pub enum SessionStatus {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionEvent {
     /// The end user completed the last required step.
-    StepsFinished {
-        review_required: bool,
-    },
+    StepsFinished,
     /// A reviewer asked for corrections.
     CorrectionsRequested,
     /// The end user fixed the last open correction.
@@ -57,8 +59,13 @@ pub enum SessionEvent {
     ProcessingStarted,
     /// Automatic processing finished and wants a human decision.
     ProcessingNeedsReview,
-    Approve,
-    Reject,
+    /// A reviewer's decision, or the workflow's automatic one, on a session waiting for one.
+    Decide(Outcome),
+    /// A reviewer's decision replacing an automatic one (the service checks that it was).
+    Override(Outcome),
+    /// The tenant reopened steps for the end user to redo (the service checks that no human
+    /// decision was made).
+    ResubmissionRequested,
     /// The session's time ran out.
     Expire,
     Cancel,
@@ -77,9 +84,12 @@ impl SessionStatus {
     pub fn on(self, event: SessionEvent) -> Result<SessionStatus, IllegalTransition> {
         use SessionEvent as E;
         use SessionStatus as S;
+        let decided = |outcome| match outcome {
+            Outcome::Approved => S::Approved,
+            Outcome::Rejected => S::Rejected,
+        };
         let next = match (self, event) {
-            (S::Active, E::StepsFinished { review_required: true }) => S::ManualReview,
-            (S::Active, E::StepsFinished { review_required: false }) => S::Completed,
+            (S::Active, E::StepsFinished) => S::ManualReview,
             (S::ManualReview | S::Completed, E::CorrectionsRequested) => S::AwaitingClientCorrection,
             (S::AwaitingClientCorrection, E::CorrectionsResolved(mode)) => match mode {
                 CorrectionResolution::ManualReview => S::ManualReview,
@@ -87,8 +97,17 @@ impl SessionStatus {
             },
             (S::Completed, E::ProcessingStarted) => S::Processing,
             (S::Processing, E::ProcessingNeedsReview) => S::ManualReview,
-            (S::ManualReview | S::Completed | S::Processing, E::Approve) => S::Approved,
-            (S::ManualReview | S::Completed | S::Processing, E::Reject) => S::Rejected,
+            (S::ManualReview | S::Completed | S::Processing, E::Decide(outcome)) => decided(outcome),
+            (S::Approved | S::Rejected, E::Override(outcome)) => decided(outcome),
+            (
+                S::ManualReview
+                | S::Completed
+                | S::Processing
+                | S::AwaitingClientCorrection
+                | S::Approved
+                | S::Rejected,
+                E::ResubmissionRequested,
+            ) => S::AwaitingClientCorrection,
             (S::Active | S::AwaitingClientCorrection, E::Expire) => S::Expired,
             (s, E::Cancel) if !s.is_final() => S::Canceled,
             (from, event) => return Err(IllegalTransition { from, event }),
@@ -96,7 +115,8 @@ impl SessionStatus {
         Ok(next)
     }
 
-    /// No event leaves a final status.
+    /// Final statuses: the end user and the tenant's cancel can no longer change them. Only a
+    /// reviewer may still override or reopen an *automatic* decision, once.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Approved | Self::Rejected | Self::Expired | Self::Canceled)
     }
@@ -169,6 +189,9 @@ pub struct SessionRecord {
     /// Set on a subsession: the session and step that collected it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
+    /// The verdict, once approved or rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
 }
 
 /// Where a subsession (a related party's session) belongs.
@@ -261,26 +284,30 @@ mod tests {
         S::Canceled,
     ];
 
-    const EVENTS: [E; 12] = [
-        E::StepsFinished { review_required: true },
-        E::StepsFinished { review_required: false },
+    const EVENTS: [E; 14] = [
+        E::StepsFinished,
         E::CorrectionsRequested,
         E::CorrectionsResolved(CorrectionResolution::ManualReview),
         E::CorrectionsResolved(CorrectionResolution::AutoProcess),
         E::CorrectionsResolved(CorrectionResolution::Completed),
         E::ProcessingStarted,
         E::ProcessingNeedsReview,
-        E::Approve,
-        E::Reject,
+        E::Decide(Outcome::Approved),
+        E::Decide(Outcome::Rejected),
+        E::Override(Outcome::Approved),
+        E::Override(Outcome::Rejected),
+        E::ResubmissionRequested,
         E::Expire,
         E::Cancel,
     ];
 
+    const APPROVE: E = E::Decide(Outcome::Approved);
+    const REJECT: E = E::Decide(Outcome::Rejected);
+
     /// The whole transition table: every (status, event) pair not listed here must be refused.
     fn allowed() -> Vec<(S, E, S)> {
         vec![
-            (S::Active, E::StepsFinished { review_required: true }, S::ManualReview),
-            (S::Active, E::StepsFinished { review_required: false }, S::Completed),
+            (S::Active, E::StepsFinished, S::ManualReview),
             (S::ManualReview, E::CorrectionsRequested, S::AwaitingClientCorrection),
             (S::Completed, E::CorrectionsRequested, S::AwaitingClientCorrection),
             (
@@ -300,12 +327,22 @@ mod tests {
             ),
             (S::Completed, E::ProcessingStarted, S::Processing),
             (S::Processing, E::ProcessingNeedsReview, S::ManualReview),
-            (S::ManualReview, E::Approve, S::Approved),
-            (S::Completed, E::Approve, S::Approved),
-            (S::Processing, E::Approve, S::Approved),
-            (S::ManualReview, E::Reject, S::Rejected),
-            (S::Completed, E::Reject, S::Rejected),
-            (S::Processing, E::Reject, S::Rejected),
+            (S::ManualReview, APPROVE, S::Approved),
+            (S::Completed, APPROVE, S::Approved),
+            (S::Processing, APPROVE, S::Approved),
+            (S::ManualReview, REJECT, S::Rejected),
+            (S::Completed, REJECT, S::Rejected),
+            (S::Processing, REJECT, S::Rejected),
+            (S::Approved, E::Override(Outcome::Approved), S::Approved),
+            (S::Approved, E::Override(Outcome::Rejected), S::Rejected),
+            (S::Rejected, E::Override(Outcome::Approved), S::Approved),
+            (S::Rejected, E::Override(Outcome::Rejected), S::Rejected),
+            (S::ManualReview, E::ResubmissionRequested, S::AwaitingClientCorrection),
+            (S::Completed, E::ResubmissionRequested, S::AwaitingClientCorrection),
+            (S::Processing, E::ResubmissionRequested, S::AwaitingClientCorrection),
+            (S::AwaitingClientCorrection, E::ResubmissionRequested, S::AwaitingClientCorrection),
+            (S::Approved, E::ResubmissionRequested, S::AwaitingClientCorrection),
+            (S::Rejected, E::ResubmissionRequested, S::AwaitingClientCorrection),
             (S::Active, E::Expire, S::Expired),
             (S::AwaitingClientCorrection, E::Expire, S::Expired),
             (S::Active, E::Cancel, S::Canceled),
@@ -332,9 +369,13 @@ mod tests {
     }
 
     #[test]
-    fn final_statuses_take_no_event() {
+    fn final_statuses_take_no_event_but_a_reviewers_override_or_resubmission() {
         for from in ALL.into_iter().filter(|s| s.is_final()) {
-            assert!(EVENTS.iter().all(|e| from.on(*e).is_err()), "{from}");
+            for event in EVENTS {
+                let reviewer_only = matches!(event, E::Override(_) | E::ResubmissionRequested);
+                let decided = matches!(from, S::Approved | S::Rejected);
+                assert_eq!(from.on(event).is_ok(), decided && reviewer_only, "{from} + {event:?}");
+            }
         }
     }
 

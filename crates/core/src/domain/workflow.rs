@@ -273,9 +273,32 @@ pub struct WorkflowDefinition {
     pub branding: Option<Branding>,
     #[serde(default)]
     pub validation_config: ValidationConfig,
-    /// Whether a finished session waits for a reviewer (`manual_review`) or is `completed` at once.
-    #[serde(default = "yes")]
-    pub review_required: bool,
+    /// How a finished session is decided. Filled in by [`WorkflowDefinition::validate`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_config: Option<ResolutionConfig>,
+    /// The older form of `resolution_config`: `false` means `auto_resolve: true`. Accepted on
+    /// input and read from old snapshots; never written back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_required: Option<bool>,
+}
+
+/// How a session whose last step completed is decided.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolutionConfig {
+    /// Decide automatically when the session's evidence allows it; otherwise `manual_review`.
+    #[serde(default)]
+    pub auto_resolve: bool,
+    /// Always wait for a reviewer, even with `auto_resolve`.
+    #[serde(default)]
+    pub final_manual_review_required: bool,
+}
+
+impl ResolutionConfig {
+    /// Whether the workflow may decide a session without a reviewer.
+    pub fn decides_automatically(self) -> bool {
+        self.auto_resolve && !self.final_manual_review_required
+    }
 }
 
 /// One immutable version of a tenant's workflow.
@@ -316,6 +339,13 @@ impl WorkflowDefinition {
         if let Some(logo) = self.branding.as_ref().and_then(|b| b.logo_url.as_ref()) {
             check_url("branding.logo_url", logo)?;
         }
+        self.resolution_config = Some(match (self.resolution_config, self.review_required.take()) {
+            (Some(_), Some(_)) => {
+                return Err("give resolution_config or its older form review_required, not both".into())
+            }
+            (Some(config), None) => config,
+            (None, legacy) => legacy_resolution(legacy),
+        });
         let mut seen_steps: Vec<Step> = Vec::with_capacity(self.steps.len());
         for (index, step) in std::mem::take(&mut self.steps).into_iter().enumerate() {
             seen_steps.push(validate_step(index, step, &seen_steps)?);
@@ -327,6 +357,16 @@ impl WorkflowDefinition {
     pub fn step(&self, step_id: &StepId) -> Option<&Step> {
         self.steps.iter().find(|s| &s.step_id == step_id)
     }
+
+    /// How finished sessions are decided (old snapshots carry only `review_required`).
+    pub fn resolution(&self) -> ResolutionConfig {
+        self.resolution_config.unwrap_or_else(|| legacy_resolution(self.review_required))
+    }
+}
+
+/// `review_required: false` (finish without a reviewer) is `auto_resolve: true`.
+fn legacy_resolution(review_required: Option<bool>) -> ResolutionConfig {
+    ResolutionConfig { auto_resolve: review_required == Some(false), final_manual_review_required: false }
 }
 
 fn validate_step(index: usize, mut step: Step, earlier: &[Step]) -> Result<Step, String> {
@@ -557,8 +597,35 @@ mod tests {
         assert_eq!(reqs.len(), 1);
         assert!(reqs[0].required && !reqs[0].allow_multiple);
         assert_eq!(wf.steps[1].liveness_config.as_ref().unwrap().min_confidence, 90.0);
-        assert!(wf.review_required);
+        assert_eq!(wf.resolution(), ResolutionConfig::default());
+        assert_eq!(wf.resolution_config, Some(ResolutionConfig::default()));
         assert_eq!(wf.validation_config.correction_resolution, CorrectionResolution::ManualReview);
+    }
+
+    #[test]
+    fn resolution_config_is_validated_and_review_required_false_reads_as_auto_resolve() {
+        let mut def = basic();
+        def["review_required"] = json!(false);
+        let legacy = parse(def.clone()).unwrap();
+        assert!(legacy.resolution().decides_automatically());
+        assert_eq!(legacy.review_required, None, "the older form is never written back");
+
+        def["resolution_config"] = json!({"auto_resolve": true});
+        assert!(parse(def.clone()).unwrap_err().contains("not both"));
+
+        let mut def = basic();
+        def["resolution_config"] = json!({"auto_resolve": true, "final_manual_review_required": true});
+        assert!(!parse(def.clone()).unwrap().resolution().decides_automatically());
+        def["resolution_config"] = json!({"auto_resolve": "yes"});
+        assert!(parse(def.clone()).is_err());
+        def["resolution_config"] = json!({"auto_resolves": true});
+        assert!(parse(def).unwrap_err().contains("unknown field"));
+
+        // A session snapshot stored before resolution_config existed.
+        let mut old = basic();
+        old["review_required"] = json!(false);
+        let snapshot: WorkflowDefinition = serde_json::from_value(old).unwrap();
+        assert!(snapshot.resolution().decides_automatically());
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! One change to a session, committed as one transaction: the session item (conditional on the
-//! version that was read, so a lost race writes nothing), the items the change touches, an audit
-//! entry and outbox events.
+//! version that was read, so a lost race writes nothing), its index entries (status index, open
+//! marker), the items the change touches, an audit entry and outbox events.
 
 use super::Services;
 use crate::codec::{self, keys};
+use crate::domain::decision::{Decision, Resolution};
 use crate::domain::document::DocId;
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType, OutboxEvent};
 use crate::domain::ids::StepId;
@@ -21,9 +22,11 @@ pub(crate) struct SessionChange<'a> {
     at: Timestamp,
     next_status: SessionStatus,
     ops: Vec<WriteOp>,
-    events: Vec<(EventType, Option<StepId>)>,
+    events: Vec<(EventType, Option<StepId>, Option<Resolution>)>,
     audit: Option<(AuditAction, Option<StepId>, Vec<String>)>,
     documents: Vec<DocId>,
+    /// `Some(new)` replaces the stored decision (`Some(None)` removes it).
+    decision: Option<Option<Decision>>,
 }
 
 impl<'a> SessionChange<'a> {
@@ -37,6 +40,7 @@ impl<'a> SessionChange<'a> {
             events: Vec::new(),
             audit: None,
             documents: Vec::new(),
+            decision: None,
         }
     }
 
@@ -56,8 +60,24 @@ impl<'a> SessionChange<'a> {
         self.ops.push(op);
     }
 
+    /// How many writes the change holds besides the session item and its log entries.
+    pub(crate) fn write_count(&self) -> usize {
+        self.ops.len()
+    }
+
     pub(crate) fn emit(&mut self, event: EventType, step: Option<StepId>) {
-        self.events.push((event, step));
+        self.events.push((event, step, None));
+    }
+
+    /// Records a decision on the session and announces it.
+    pub(crate) fn decide(&mut self, decision: Decision) {
+        self.events.push((EventType::decided(decision.outcome), None, Some(decision.resolution)));
+        self.decision = Some(Some(decision));
+    }
+
+    /// Removes the session's (automatic) decision: the evidence it rested on is being redone.
+    pub(crate) fn clear_decision(&mut self) {
+        self.decision = Some(None);
     }
 
     pub(crate) fn audit(&mut self, action: AuditAction, step: Option<StepId>, changed_fields: Vec<String>) {
@@ -69,14 +89,31 @@ impl<'a> SessionChange<'a> {
         self.documents = documents;
     }
 
-    pub(crate) async fn commit(self, services: &Services) -> Result<()> {
+    /// Commits the change; returns the audit entry it wrote, if any.
+    pub(crate) async fn commit(self, services: &Services) -> Result<Option<AuditEntry>> {
         let session = self.session;
-        let mut ops = vec![WriteOp::Update(
+        let mut update =
             Update::new(keys::session(&session.session_id), Condition::VersionIs(session.version))
                 .set("status", AttributeValue::S(self.next_status.as_str().into()))
                 .set("version", AttributeValue::N((session.version + 1).to_string()))
-                .set("updated_at", AttributeValue::S(self.at.rfc3339())),
-        )];
+                .set("updated_at", AttributeValue::S(self.at.rfc3339()));
+        match self.decision {
+            None => {}
+            Some(Some(decision)) => {
+                let value = serde_dynamo::to_attribute_value(&decision)
+                    .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("encoding a decision")))?;
+                update = update.set("decision", value);
+            }
+            Some(None) => update = update.remove("decision"),
+        }
+        let mut ops = Vec::with_capacity(self.ops.len() + 4);
+        if self.next_status != session.status {
+            for (name, value) in codec::status_index_attributes(session, self.next_status) {
+                update = update.set(name, value);
+            }
+            ops.extend(open_marker_change(session, session.status, self.next_status)?);
+        }
+        ops.insert(0, WriteOp::Update(update));
         ops.extend(self.ops);
         if let Some(parent) = &session.parent {
             // The parent's record of this subsession follows every change, in the same transaction;
@@ -89,6 +126,7 @@ impl<'a> SessionChange<'a> {
             }
             ops.push(WriteOp::Update(mirror));
         }
+        let mut written = None;
         if let Some((action, step_id, changed_fields)) = self.audit {
             let entry = AuditEntry {
                 at: self.at,
@@ -101,8 +139,9 @@ impl<'a> SessionChange<'a> {
                 documents: self.documents,
             };
             ops.push(put_new(codec::audit_item(&session.session_id, session.version + 1, &entry)?));
+            written = Some(entry);
         }
-        for (seq, (event_type, step_id)) in self.events.into_iter().enumerate() {
+        for (seq, (event_type, step_id, resolution)) in self.events.into_iter().enumerate() {
             let event = OutboxEvent {
                 event_id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
                 event_type,
@@ -110,12 +149,13 @@ impl<'a> SessionChange<'a> {
                 tenant_id: session.tenant_id.clone(),
                 status: self.next_status,
                 step_id,
+                resolution,
                 created_at: self.at,
             };
             ops.push(put_new(codec::event_item(session.version + 1, seq, &event)?));
         }
         match services.table.transact(ops).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(written),
             Err(StoreError::ConditionFailed { .. }) => Err(Error::conflict(CONCURRENT_CHANGE)),
             Err(other) => Err(other.into()),
         }
@@ -124,4 +164,22 @@ impl<'a> SessionChange<'a> {
 
 fn put_new(item: crate::ports::table::Item) -> WriteOp {
     WriteOp::Put { item, condition: Condition::ItemAbsent }
+}
+
+/// Keeps the open marker (the expiry index entry) in step with a status change: it exists
+/// exactly while the session accepts end-user input.
+pub(crate) fn open_marker_change(
+    session: &SessionRecord,
+    from: SessionStatus,
+    to: SessionStatus,
+) -> Result<Option<WriteOp>> {
+    let key = keys::open_marker(&session.session_id);
+    Ok(match (from.accepts_end_user_input(), to.accepts_end_user_input()) {
+        (false, true) => Some(WriteOp::Put {
+            item: codec::open_marker_item(&session.session_id, session.expires_at)?,
+            condition: Condition::Always,
+        }),
+        (true, false) => Some(WriteOp::Delete { key, condition: Condition::Always }),
+        _ => None,
+    })
 }

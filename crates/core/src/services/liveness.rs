@@ -276,7 +276,7 @@ fn stored_verdict(
         },
         message: match attempt.status {
             AttemptStatus::Passed => PASSED,
-            AttemptStatus::Expired => EXPIRED,
+            AttemptStatus::Expired | AttemptStatus::Superseded => EXPIRED,
             _ => FAILED,
         },
     }

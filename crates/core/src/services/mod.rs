@@ -2,20 +2,24 @@
 //! every request (it holds the store handle and the warm token cache).
 
 mod changes;
+mod decisions;
 mod extract;
 mod liveness;
 mod progress;
 mod public_view;
+mod resolution;
 mod review;
 mod sessions;
 mod steps;
 mod subsessions;
+mod sweeper;
 mod tenants;
 mod token_cache;
 mod uploads;
 mod workflows;
 
 pub use changes::CONCURRENT_CHANGE;
+pub use decisions::{Resubmit, Resubmitted, ReviewSession};
 pub use extract::{ExtractRequest, ExtractionView};
 pub use liveness::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};
 pub use public_view::{
@@ -31,6 +35,7 @@ pub use subsessions::{
     CreateSubsession, LinkRegenerated, SubsessionCreated, SubsessionDeleted, SubsessionList,
     SubsessionSummary,
 };
+pub use sweeper::SweepReport;
 pub use tenants::IssuedApiKey;
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,

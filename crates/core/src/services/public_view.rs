@@ -27,6 +27,10 @@ pub struct PublicSessionState {
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branding: Option<Branding>,
+    /// Why a rejected session was rejected, in words meant for the end user (never the
+    /// reviewer's notes or identity).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejection_reasons: Vec<&'static str>,
 }
 
 /// One entry of `steps_data`.
@@ -154,6 +158,7 @@ impl PublicSessionState {
             expires_at: session.expires_at,
             created_at: session.created_at,
             branding: session.workflow.branding.clone(),
+            rejection_reasons: session.decision.as_ref().map(|d| d.customer_reasons()).unwrap_or_default(),
         }
     }
 }

@@ -4,6 +4,7 @@ use super::progress::Progress;
 use super::{Services, MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS};
 use crate::codec::{self, keys, SessionItems, TokenRecord};
 use crate::domain::correction::CorrectionRecord;
+use crate::domain::decision::{Decision, Outcome, Resolution};
 use crate::domain::document::{DocumentRecord, DocumentStatus};
 use crate::domain::history::AuditEntry;
 use crate::domain::ids::{SessionId, WorkflowId};
@@ -13,7 +14,7 @@ use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatu
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::ports::table::{Condition, Query, WriteOp};
+use crate::ports::table::{Condition, Index, Query, WriteOp};
 use serde::{Deserialize, Serialize};
 
 /// The message of every public lookup that fails, whatever the reason.
@@ -54,10 +55,41 @@ pub struct ListSessions {
     /// The `next_cursor` of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Sessions in this stored status (served by GSI2).
     #[serde(default)]
     pub status: Option<SessionStatus>,
+    /// Sessions by review state (GSI2): `pending` waits in `manual_review`.
+    #[serde(default)]
+    pub review: Option<ReviewFilter>,
+    /// Created at or after this time (RFC 3339).
+    #[serde(default)]
+    pub created_after: Option<Timestamp>,
+    /// Created before this time (RFC 3339).
+    #[serde(default)]
+    pub created_before: Option<Timestamp>,
+    /// Exact match, applied to the page read (a page may hold fewer than `limit` sessions).
     #[serde(default)]
     pub external_reference: Option<String>,
+}
+
+/// The `review` filter of a listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewFilter {
+    /// Waiting for a reviewer (`manual_review`).
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReviewFilter {
+    fn status(self) -> SessionStatus {
+        match self {
+            Self::Pending => SessionStatus::ManualReview,
+            Self::Approved => SessionStatus::Approved,
+            Self::Rejected => SessionStatus::Rejected,
+        }
+    }
 }
 
 /// One page of a tenant's sessions, newest first.
@@ -81,18 +113,33 @@ pub struct SessionSummary {
     pub external_reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_session_id: Option<SessionId>,
+    /// The outcome and who decided, once decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionSummary>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: i64,
 }
 
-/// The writes that create a session: its item and its token's item, both new.
+/// A decision as a listing shows it (notes and reviewer stay in the session view).
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionSummary {
+    pub outcome: Outcome,
+    pub resolution: Resolution,
+    pub decided_at: Timestamp,
+}
+
+/// The writes that create a session: its item, its token's item and its open marker, all new.
 pub(crate) fn new_session_writes(session: &SessionRecord) -> Result<Vec<WriteOp>> {
     let token = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
     Ok(vec![
         WriteOp::Put { item: codec::session_item(session)?, condition: Condition::ItemAbsent },
         WriteOp::Put {
             item: codec::token_item(&session.token_hash, &token)?,
+            condition: Condition::ItemAbsent,
+        },
+        WriteOp::Put {
+            item: codec::open_marker_item(&session.session_id, session.expires_at)?,
             condition: Condition::ItemAbsent,
         },
     ])
@@ -111,6 +158,9 @@ pub struct TenantSessionView {
     pub external_reference: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The verdict (approved or rejected), with the reviewer's key id, notes and reasons.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
     pub steps: Vec<TenantStepView>,
     pub documents: Vec<TenantDocumentView>,
     pub corrections: Vec<CorrectionRecord>,
@@ -198,6 +248,7 @@ impl Services {
             external_reference: request.external_reference,
             metadata: request.metadata,
             parent: None,
+            decision: None,
         };
         self.table.transact(new_session_writes(&session)?).await?;
         let public_url = self.public_url(&token.expose());
@@ -212,15 +263,29 @@ impl Services {
         session_id: &str,
     ) -> Result<TenantSessionView> {
         let items = self.tenant_session_items(caller, session_id).await?;
-        let log = Query::partition(keys::session_log_partition(&items.session.session_id)).prefix("AUDIT#");
-        let audit_trail = self
+        let audit_trail = self.audit_trail(&items.session.session_id).await?;
+        self.tenant_view(items, audit_trail).await
+    }
+
+    /// A session's audit trail, oldest first.
+    pub(crate) async fn audit_trail(&self, session: &SessionId) -> Result<Vec<AuditEntry>> {
+        let log = Query::partition(keys::session_log_partition(session)).prefix("AUDIT#");
+        Ok(self
             .table
             .query(log)
             .await?
             .items
             .into_iter()
             .map(codec::decode)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Assembles the tenant view from a session's items and audit trail (no store access).
+    pub(crate) async fn tenant_view(
+        &self,
+        items: SessionItems,
+        audit_trail: Vec<AuditEntry>,
+    ) -> Result<TenantSessionView> {
         let progress = Progress::of(&items);
         let steps = progress
             .steps
@@ -258,6 +323,7 @@ impl Services {
             workflow_name: session.workflow.name,
             external_reference: session.external_reference,
             metadata: session.metadata,
+            decision: session.decision,
             steps,
             documents: document_views,
             corrections,
@@ -271,8 +337,14 @@ impl Services {
         })
     }
 
-    /// The caller's sessions, newest first, one index Query per page. Filters apply to the page
-    /// read, so a filtered page may hold fewer than `limit` sessions while more follow.
+    /// The caller's sessions, newest first, one index Query per page: GSI1 (the tenant's
+    /// sessions) without a status filter, GSI2 (the tenant's sessions in one status) with one; the
+    /// creation-time range is a sort-key range on either. Only `external_reference` filters the
+    /// page read, so with it a page may hold fewer than `limit` sessions while more follow.
+    ///
+    /// `status` matches the stored status. Expiry is stored by the sweeper (every few minutes),
+    /// so until it runs a session past its expiry is still listed under `active` while its
+    /// `status` already reads `expired`.
     pub async fn list_sessions(
         &self,
         caller: &TenantPrincipal,
@@ -282,10 +354,29 @@ impl Services {
         if !(1..=100).contains(&limit) {
             return Err(Error::validation("limit must be between 1 and 100"));
         }
-        let query = Query::gsi1(keys::tenant_sessions_index(&caller.tenant_id))
-            .descending()
-            .limit(limit)
-            .after(request.cursor.map(crate::ports::table::Cursor));
+        let status = match (request.status, request.review.map(ReviewFilter::status)) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::validation(format!("status={a} and review select different sessions")))
+            }
+            (status, review) => status.or(review),
+        };
+        let query = match status {
+            None => Query::gsi1(keys::tenant_sessions_index(&caller.tenant_id)),
+            Some(status) => Query::index(Index::Gsi2, keys::tenant_status_index(&caller.tenant_id, status)),
+        };
+        let query = match (request.created_after, request.created_before) {
+            (None, None) => query,
+            (after, before) => {
+                // Sort keys are `created_at#session_id`: `after` is included, `before` is not.
+                let low = after.map_or_else(|| "0".to_owned(), |t| t.rfc3339());
+                let high = before.map_or_else(|| "~".to_owned(), |t| t.rfc3339());
+                if low >= high {
+                    return Err(Error::validation("created_after must be earlier than created_before"));
+                }
+                query.between(low, high)
+            }
+        };
+        let query = query.descending().limit(limit).after(request.cursor.map(crate::ports::table::Cursor));
         let page = self.table.query(query).await.map_err(|error| match error {
             crate::ports::table::StoreError::Invalid(_) => {
                 Error::validation("cursor is not valid for this listing")
@@ -296,21 +387,24 @@ impl Services {
         let mut sessions = Vec::with_capacity(page.items.len());
         for item in page.items {
             let session: SessionRecord = codec::decode(item)?;
-            let status = session.status_at(now);
-            let wanted = request.status.is_none_or(|s| s == status)
-                && request
-                    .external_reference
-                    .as_ref()
-                    .is_none_or(|r| session.external_reference.as_ref() == Some(r));
+            let wanted = request
+                .external_reference
+                .as_ref()
+                .is_none_or(|r| session.external_reference.as_ref() == Some(r));
             if wanted {
                 sessions.push(SessionSummary {
                     session_id: session.session_id,
-                    status,
+                    status: session.status_at(now),
                     workflow_id: session.workflow_id,
                     workflow_version: session.workflow_version,
                     workflow_name: session.workflow.name,
                     external_reference: session.external_reference,
                     parent_session_id: session.parent.map(|p| p.session_id),
+                    decision: session.decision.map(|d| DecisionSummary {
+                        outcome: d.outcome,
+                        resolution: d.resolution,
+                        decided_at: d.decided_at,
+                    }),
                     created_at: session.created_at,
                     updated_at: session.updated_at,
                     expires_at: session.expires_at,

@@ -3,10 +3,12 @@
 
 use super::changes::SessionChange;
 use super::progress::Progress;
+use super::resolution::{self, Verdict};
 use super::subsessions::Tally;
 use super::Services;
 use crate::codec::{self, SessionItems};
 use crate::domain::correction::CorrectionStatus;
+use crate::domain::decision::Decision;
 use crate::domain::form::{validate_form, FormData};
 use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::StepId;
@@ -104,7 +106,10 @@ pub(crate) fn finish_step(
             let item = codec::correction_item(&session.session_id, &resolved)?;
             change.write(WriteOp::Put { item, condition: Condition::Always });
         }
-        let others_open = items.corrections.iter().any(|c| c.is_open() && c.step_id != step_id);
+        // A correction of a step the new answers skip no longer waits for the end user.
+        let others_open = items.corrections.iter().any(|c| {
+            c.is_open() && c.step_id != step_id && progress.status(&c.step_id) != StepStatus::Skipped
+        });
         if !others_open {
             let mode = session.workflow.validation_config.correction_resolution;
             change.set_status(transition(status, SessionEvent::CorrectionsResolved(mode))?);
@@ -115,9 +120,15 @@ pub(crate) fn finish_step(
         progress.next_correction(&step_id)
     } else {
         if progress.all_required_done() {
-            let review_required = session.workflow.review_required;
-            change.set_status(transition(status, SessionEvent::StepsFinished { review_required })?);
+            let waiting = transition(status, SessionEvent::StepsFinished)?;
+            change.set_status(waiting);
             change.emit(EventType::SessionCompleted, None);
+            if session.workflow.resolution().decides_automatically() {
+                if let Verdict::Decided(outcome) = resolution::verdict(&after) {
+                    change.set_status(transition(waiting, SessionEvent::Decide(outcome))?);
+                    change.decide(Decision::automatic(outcome, change.at()));
+                }
+            }
         }
         progress.next_after(&step_id)
     };

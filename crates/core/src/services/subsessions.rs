@@ -6,7 +6,7 @@
 //! transaction (see `SessionChange`). Creating and deleting are changes of the parent (its version
 //! guards the count), so `max_allowed` holds under any concurrency.
 
-use super::changes::{SessionChange, CONCURRENT_CHANGE};
+use super::changes::{open_marker_change, SessionChange, CONCURRENT_CHANGE};
 use super::progress::Progress;
 use super::sessions::new_session_writes;
 use super::Services;
@@ -193,6 +193,7 @@ impl Services {
                 external_reference: parent.external_reference.clone(),
                 metadata: request.metadata.clone(),
                 parent: Some(ParentLink { session_id: parent.session_id, step_id: step.step_id.clone() }),
+                decision: None,
             };
             let record = SubsessionRecord {
                 subsession_id: child.session_id,
@@ -216,7 +217,7 @@ impl Services {
             change.write(WriteOp::Put { item, condition: Condition::ItemAbsent });
             change.audit(AuditAction::SubsessionCreated, Some(step.step_id.clone()), Vec::new());
             match change.commit(self).await {
-                Ok(()) => {
+                Ok(_) => {
                     return Ok(SubsessionCreated {
                         subsession_id: child.session_id,
                         access_link: self.public_url(&child_token.expose()),
@@ -321,6 +322,11 @@ impl Services {
                 condition: Condition::ItemAbsent,
             },
             WriteOp::Delete { key: keys::token(&session.token_hash), condition: Condition::Always },
+            // The session stays open with a new expiry: its marker moves in the expiry index.
+            WriteOp::Put {
+                item: codec::open_marker_item(&session.session_id, expires_at)?,
+                condition: Condition::Always,
+            },
             WriteOp::Update(
                 Update::new(
                     keys::subsession(&parent.session.session_id, &session.session_id),
@@ -365,19 +371,25 @@ impl Services {
                 key: keys::subsession(&parent.session.session_id, &session.session_id),
                 condition: Condition::ItemExists,
             });
-            change.write(WriteOp::Update(
+            let mut canceled =
                 Update::new(keys::session(&session.session_id), Condition::VersionIs(session.version))
                     .set("status", AttributeValue::S(SessionStatus::Canceled.as_str().into()))
                     .set("version", AttributeValue::N((session.version + 1).to_string()))
-                    .set("updated_at", AttributeValue::S(change.at().rfc3339())),
-            ));
+                    .set("updated_at", AttributeValue::S(change.at().rfc3339()));
+            for (name, value) in codec::status_index_attributes(session, SessionStatus::Canceled) {
+                canceled = canceled.set(name, value);
+            }
+            change.write(WriteOp::Update(canceled));
+            if let Some(op) = open_marker_change(session, status, SessionStatus::Canceled)? {
+                change.write(op);
+            }
             change.write(WriteOp::Delete {
                 key: keys::token(&session.token_hash),
                 condition: Condition::Always,
             });
             change.audit(AuditAction::SubsessionDeleted, Some(record.step_id.clone()), Vec::new());
             match change.commit(self).await {
-                Ok(()) => return Ok(SubsessionDeleted { subsession_id: session.session_id, deleted: true }),
+                Ok(_) => return Ok(SubsessionDeleted { subsession_id: session.session_id, deleted: true }),
                 Err(Error::Conflict(_)) if attempt < ATTEMPTS => {
                     parent = self.reload_session(&parent).await?;
                 }

@@ -353,7 +353,7 @@ impl Services {
         change.concerning(
             std::iter::once(record.doc_id.clone()).chain(replaced.iter().map(|d| d.doc_id.clone())).collect(),
         );
-        change.commit(self).await
+        change.commit(self).await.map(drop)
     }
 }
 

@@ -12,7 +12,10 @@ use kyc_core::domain::ids::{SessionId, WorkflowId};
 use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
-use kyc_core::services::{CreateSession, ListSessions, RequestCorrections, SessionPage, TenantSessionView};
+use kyc_core::services::{
+    CreateSession, ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage,
+    TenantSessionView,
+};
 use serde::{Deserialize, Serialize};
 
 /// Workflows and sessions of the calling tenant.
@@ -25,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}", get(get_session))
         .route("/v1/sessions/{session_id}/corrections", post(request_corrections))
         .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
+        .route("/v1/sessions/{session_id}/review", post(review_session))
+        .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
 }
 
@@ -165,6 +170,24 @@ async fn cancel_session(
 ) -> Result<Success<SessionCanceled>, ApiError> {
     let status = state.services.cancel_session(&caller, &id).await?;
     Ok(ok(SessionCanceled { session_id: id, status }))
+}
+
+async fn review_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<ReviewSession>,
+) -> Result<Success<TenantSessionView>, ApiError> {
+    Ok(ok(state.services.review_session(&caller, &id, request).await?))
+}
+
+async fn resubmit_step(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<Resubmit>,
+) -> Result<Success<Resubmitted>, ApiError> {
+    Ok(ok(state.services.resubmit_step(&caller, &id, request).await?))
 }
 
 #[derive(Deserialize)]
