@@ -3,10 +3,13 @@
 
 mod seed;
 
+use kyc_core::services::Services;
 use kyc_http::{app, routes, AppState};
 use kyc_runtime::{init_logging, local_blobs, services, Config};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 use tower_http::cors::CorsLayer;
 
 #[tokio::main]
@@ -15,8 +18,10 @@ async fn main() -> anyhow::Result<()> {
     init_logging(config.log_format);
     let services = services(&config).await?;
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
+    let state = AppState::new(services);
+    tokio::spawn(sweep_forever(state.services.clone(), Duration::from_secs(config.sweep_interval_seconds)));
     let routes = routes::all();
-    let mut app = app(routes, AppState::new(services));
+    let mut app = app(routes, state);
     // Presigned upload/download URLs point here when documents live on the local filesystem
     // (with KYC_BLOBS=s3 they point at the bucket).
     if let Some(blobs) = local_blobs(&config)? {
@@ -36,6 +41,26 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     Ok(())
 }
+
+/// The in-process twin of the sweeper function: the same service, on a timer instead of a
+/// schedule. A failed sweep is logged and retried at the next tick.
+async fn sweep_forever(services: Arc<Services>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match services.sweep_expired(SESSIONS_PER_SWEEP).await {
+            Ok(report) if report.expired > 0 => {
+                tracing::info!(expired = report.expired, more = report.more, "expiry sweep")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "expiry sweep failed; retrying at the next tick"),
+        }
+    }
+}
+
+/// Sessions one local sweep expires at most.
+const SESSIONS_PER_SWEEP: usize = 500;
 
 fn print_banner(demo: &seed::Demo) {
     let seed::Demo { base_url, api_key, workflow_id, session_id, access_token, .. } = demo;

@@ -106,6 +106,9 @@ pub struct Config {
     pub liveness_max_failed_attempts: usize,
     /// Port of the local dev server (`PORT`, 3000); the default public base URL follows it.
     pub port: u16,
+    /// How often the dev server's in-process sweepers run (`KYC_SWEEP_INTERVAL_SECONDS`, 30;
+    /// on AWS a schedule runs the sweeper function instead).
+    pub sweep_interval_seconds: u64,
 }
 
 impl Config {
@@ -179,6 +182,13 @@ impl Config {
         {
             bail!("KYC_SESSION_TTL_SECONDS must be between 60 and 7776000");
         }
+        let sweep_interval_seconds =
+            match var("KYC_SWEEP_INTERVAL_SECONDS") {
+                Some(text) => text.parse().ok().filter(|seconds| (1..=86_400).contains(seconds)).context(
+                    "KYC_SWEEP_INTERVAL_SECONDS must be a whole number of seconds from 1 to 86400",
+                )?,
+                None => 30,
+            };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -196,6 +206,7 @@ impl Config {
             session_ttl_seconds,
             log_format,
             port,
+            sweep_interval_seconds,
         })
     }
 }
@@ -275,6 +286,18 @@ mod tests {
         assert_eq!(config.port, 3000);
         assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
+        assert_eq!(config.sweep_interval_seconds, 30);
+    }
+
+    #[test]
+    fn the_sweep_interval_is_a_positive_number_of_seconds() {
+        assert_eq!(config(&[("KYC_SWEEP_INTERVAL_SECONDS", "2")]).unwrap().sweep_interval_seconds, 2);
+        for bad in ["0", "-1", "soon", "86401"] {
+            assert!(
+                config_err(&[("KYC_SWEEP_INTERVAL_SECONDS", bad)]).contains("KYC_SWEEP_INTERVAL_SECONDS"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

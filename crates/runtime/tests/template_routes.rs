@@ -76,8 +76,13 @@ fn routes_of_template(text: &str) -> BTreeMap<String, Vec<Route>> {
             "{name}: CodeUri is the function's crate"
         );
         let events = resource["Properties"]["Events"].as_mapping().map(|m| m.iter().collect::<Vec<_>>());
+        let events = events.unwrap_or_default();
+        // Background functions (the sweeper) are driven by other triggers and serve no route.
+        if !events.is_empty() && events.iter().all(|(_, event)| event["Type"].as_str() != Some("HttpApi")) {
+            continue;
+        }
         let mut routes = Vec::new();
-        for (event_name, event) in events.unwrap_or_default() {
+        for (event_name, event) in events {
             let event_name = event_name.as_str().unwrap_or_default();
             assert_eq!(event["Type"].as_str(), Some("HttpApi"), "{name}.{event_name}: only HttpApi events");
             let properties = &event["Properties"];
