@@ -2,18 +2,19 @@
 //! governs it.
 //!
 //! ```text
-//!                  steps done             decide (reviewer)
-//!   active ───────────────────► manual_review ───────────────────► approved | rejected
-//!     │                          │  ▲  │    └── (auto_resolve: the workflow decides at once) ──┘  │
-//!     │                          │  │  │                                                         │
-//!     │   corrections requested /│  │  │ corrections resolved (per correction_resolution)         │ override (a reviewer,
-//!     │   resubmission requested ▼  │  ▼                                                         │ once, of an automatic
-//!     │                  awaiting_client_correction ◄── resubmission ── completed ◄──────────────┘ decision) or
-//!     │                          │   (from manual_review, completed,     │   ▲ decide              resubmission
-//!     │                          │    or an automatic decision)          ▼   │
-//!     │                          └──► completed ──► processing ──► manual_review | approved | rejected
-//!     ├──► expired   (time passes while active or awaiting_client_correction; the sweeper persists it)
-//!     └──► canceled  (tenant cancels any non-final session)
+//!                  steps done                      decide: a reviewer, or the workflow
+//!   active ─────────────────────► manual_review ─── when it resolves automatically ───► approved | rejected
+//!     │                             │        ▲                                             │   ▲
+//!     │   corrections requested,    │        │ corrections resolved                        │   │ override: a reviewer
+//!     │   resubmission              ▼        │ (correction_resolution = manual_review)     │   │ replaces an automatic
+//!     │                   awaiting_client_correction ◄──────── resubmission ───────────────┘   │ decision, once
+//!     │                             │        ▲  (before any human decision)                    │
+//!     │   corrections resolved      │        │ corrections requested, resubmission             │
+//!     │   (auto_process, completed) ▼        │                                                 │
+//!     │                          completed ─────────────── decide (a reviewer) ────────────────┘
+//!     │                             └──► processing ──► manual_review | approved | rejected
+//!     ├──► expired   (time runs out while active or awaiting_client_correction; the sweeper stores it)
+//!     └──► canceled  (the tenant cancels a session that is not approved, rejected, expired or canceled)
 //! ```
 
 use super::decision::{Decision, Outcome};
