@@ -2,7 +2,8 @@
 //! are built by `kyc_runtime::services` from the configuration a Lambda function reads
 //! (`KYC_STORE=dynamodb`, `KYC_BLOBS=s3`, with endpoint overrides), and driven through the HTTP
 //! router: create a session, upload a document (init → presigned PUT to S3 → confirm), complete
-//! the steps, read the tenant's view and download the document.
+//! the steps, read the tenant's view and download the document, find the session waiting for
+//! review and decide it; and the expiry sweeper on the same table.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -129,4 +130,94 @@ async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
     assert_eq!((stored["status"].as_str(), stored["size_bytes"].as_u64()), (Some("confirmed"), Some(2048)));
     let (status, bytes) = http.send("GET", stored["download_url"].as_str().unwrap(), None, Vec::new()).await;
     assert_eq!((status, bytes), (200, png(800, 600)));
+
+    // It waits for a reviewer (GSI2), is approved once, and moves to the approved listing.
+    let listed = |filter: &'static str| {
+        let api = &api;
+        async move {
+            let (status, page) = api.call(Method::GET, &format!("/v1/sessions?{filter}"), true, None).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["data"]["sessions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["session_id"].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed("review=pending").await, [json!(session_id)]);
+    let review = json!({"decision": "approved", "notes": "Matches the ID"});
+    let path = format!("/v1/sessions/{session_id}/review");
+    let (status, decided) = api.call(Method::POST, &path, true, Some(review.clone())).await;
+    assert_eq!((status, &decided["data"]["status"]), (StatusCode::OK, &json!("approved")), "{decided}");
+    let (status, again) = api.call(Method::POST, &path, true, Some(review)).await;
+    assert_eq!((status, &again["error"]["code"]), (StatusCode::CONFLICT, &json!("ALREADY_REVIEWED")));
+    assert!(listed("review=pending").await.is_empty());
+    assert_eq!(listed("status=approved").await, [json!(session_id)]);
+}
+
+/// Two sweepers racing on DynamoDB expire each due session exactly once, reading only the
+/// expiry index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
+    use kyc_core::services::{CreateSession, Ports, Services, Settings, UploadSettings};
+    use std::sync::Arc;
+    let Some(dynamodb) = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR) else { return };
+    let name = format!("kyc-sweep-{}", uuid::Uuid::new_v4());
+    let client = kyc_aws::dynamodb_client(&kyc_aws::load_sdk_config().await, Some(&dynamodb));
+    kyc_aws::create_table(&client, &name).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Arc<kyc_local::FsBlobs> =
+        Arc::new(kyc_local::FsBlobs::open(dir.path(), "https://kyc.test").unwrap());
+    let clock = Arc::new(kyc_testkit::ManualClock::new(time::OffsetDateTime::now_utc()));
+    let ports = Ports {
+        table: Arc::new(kyc_aws::DynamoTable::new(
+            client,
+            &name,
+            "sweeper test cursor secret, not for production",
+        )),
+        blobs: blobs.clone(),
+        clock: clock.clone(),
+        liveness: None,
+        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
+        live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
+    };
+    let settings = Settings {
+        public_base_url: "https://kyc.test".into(),
+        default_session_ttl_seconds: 3600,
+        uploads: UploadSettings::default(),
+        liveness_max_failed_attempts: 5,
+    };
+    let services = Arc::new(Services::new(ports, settings));
+    let tenant = services.create_tenant("Sweep").await.unwrap();
+    let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
+    let caller = services.authenticate(key.secret.expose()).await.unwrap();
+    let definition =
+        serde_json::from_value(json!({"name": "One", "steps": [{"step_id": "info", "name": "Info",
+        "type": "form_fill", "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]}))
+        .unwrap();
+    let workflow = services.create_workflow(&caller, definition).await.unwrap();
+    let new_session = |seconds: i64| CreateSession {
+        workflow_id: workflow.workflow_id.clone(),
+        workflow_version: None,
+        external_reference: None,
+        metadata: None,
+        expires_in_seconds: Some(seconds),
+    };
+    let mut due = Vec::new();
+    for _ in 0..6 {
+        due.push(services.create_session(&caller, new_session(60)).await.unwrap().session.session_id);
+    }
+    let later = services.create_session(&caller, new_session(7200)).await.unwrap().session.session_id;
+    clock.advance(time::Duration::seconds(61));
+
+    let (a, b) = tokio::join!(services.sweep_expired(100), services.sweep_expired(100));
+
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.expired + b.expired, due.len(), "{a:?} {b:?}");
+    for session in due.iter().chain([&later]) {
+        let view = services.tenant_session(&caller, &session.to_string()).await.unwrap();
+        let expired = view.audit_trail.iter().filter(|e| e.to_status.as_str() == "expired").count();
+        assert_eq!(expired, usize::from(session != &later), "{session}");
+    }
 }
