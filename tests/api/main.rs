@@ -15,3 +15,4 @@ mod steps;
 mod subsessions;
 mod tenant_api;
 mod uploads;
+mod verification;

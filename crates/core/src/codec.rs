@@ -8,6 +8,7 @@
 //! | session         | `SESSION#s`        | `META`                 | `TENANT#t#SESSIONS`   | `created_at#s`         |
 //! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#STATUS#status` / gsi2sk `created_at#s`  |
 //! | open marker     | `SESSION#s`        | `OPEN`                 | `OPEN#shard`          | `expires_at#s`         |
+//! | document number use | `DOCNUM#sha256(tenant, country, number)` | `SESSION#s#DOC#d` |                |                        |
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
 //! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
 //! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
@@ -122,6 +123,28 @@ pub mod keys {
     pub fn open_sessions_index(shard: u8) -> String {
         format!("OPEN#{shard}")
     }
+}
+
+/// The partition listing every use of one identity document (number and issuing country) in a
+/// tenant's sessions. Hashed, so the table never holds the number in a key.
+pub fn document_number_partition(tenant: &TenantId, country: &str, number: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let clean =
+        |s: &str| s.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase();
+    let digest = Sha256::digest(format!("{tenant}|{}|{}", clean(country), clean(number)));
+    format!("DOCNUM#{}", hex::encode(digest))
+}
+
+/// One use of an identity document: the session and document it was read from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentNumberUse {
+    pub session_id: SessionId,
+    pub doc_id: DocId,
+}
+
+/// The item recording that `use_` read the document behind `partition`.
+pub fn document_number_item(partition: &str, use_: &DocumentNumberUse) -> Result<Item, CodecError> {
+    encode(&Key::new(partition, format!("SESSION#{}#DOC#{}", use_.session_id, use_.doc_id)), use_)
 }
 
 /// How many partitions the expiry index spreads open sessions over.
@@ -381,6 +404,7 @@ mod tests {
             metadata: Some(serde_json::json!({"plan": "gold", "seats": 3}).as_object().unwrap().clone()),
             parent: None,
             decision: None,
+            verification: None,
         }
     }
 

@@ -13,9 +13,82 @@ use std::sync::Arc;
 /// Largest document read for extraction.
 const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
 
-/// The ICAO 9303 specimen passport, answered for test-mode images.
-const SANDBOX_MRZ: &str =
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+/// A specimen passport in the ICAO 9303 style, answered for test-mode images. Its dates follow
+/// the request's date (valid for five more years, holder born 1974-08-12) and its number is the
+/// upload's own (so two sessions' specimens are not duplicates), unless the file name asks
+/// otherwise (see [`SandboxVariant`]).
+fn sandbox_mrz(variant: SandboxVariant, request: &ExtractionRequest) -> Result<String, ExtractionError> {
+    let today = request.today;
+    let document_number = match variant {
+        SandboxVariant::Duplicate => "L898902C3".to_owned(),
+        _ => {
+            // Object keys end in the document id (`…/doc_<hex>.<ext>`): its last 8 hex digits.
+            let stem = request.object_key.rsplit('/').next().unwrap_or_default();
+            let id = stem.split('.').next().unwrap_or_default();
+            let tail: String = id.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+            format!("S{}", tail.to_ascii_uppercase())
+        }
+    };
+    let years = |n: i32| today.replace_year(today.year() + n).unwrap_or(today);
+    let fields = mrz::MrzFields {
+        document_code: "P".into(),
+        issuing_country: "UTO".into(),
+        surname: "ERIKSSON".into(),
+        given_names: "ANNA MARIA".into(),
+        document_number,
+        nationality: "UTO".into(),
+        date_of_birth: match variant {
+            SandboxVariant::Minor => years(-16),
+            _ => time::macros::date!(1974 - 08 - 12),
+        },
+        sex: mrz::Sex::Female,
+        date_of_expiry: match variant {
+            SandboxVariant::Expired => years(-1),
+            _ => years(5),
+        },
+        optional_data: "ZE184226B".into(),
+        optional_data_2: String::new(),
+    };
+    let [line1, mut line2] = mrz::encode_td3(&fields)
+        .map_err(|e| ExtractionError::Provider(anyhow::anyhow!("sandbox specimen: {e:?}")))?;
+    if variant == SandboxVariant::Tampered {
+        // Break the birth date's check digit (position 19) without touching the date.
+        let digit = line2.as_bytes()[19];
+        let broken = if digit == b'0' { '1' } else { '0' };
+        line2.replace_range(19..20, &broken.to_string());
+    }
+    Ok(format!("{line1}\n{line2}"))
+}
+
+/// Test-mode sandbox answers chosen by a word in the uploaded file's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SandboxVariant {
+    /// The specimen, valid.
+    Valid,
+    /// `expired`: the document expired a year ago.
+    Expired,
+    /// `minor`: the holder is 16.
+    Minor,
+    /// `tampered`: the birth date's check digit does not match.
+    Tampered,
+    /// `duplicate`: always the same document number, so a second session reuses a document.
+    Duplicate,
+}
+
+impl SandboxVariant {
+    fn of(file_name: &str) -> Self {
+        let name = file_name.to_ascii_lowercase();
+        [
+            ("expired", Self::Expired),
+            ("minor", Self::Minor),
+            ("tampered", Self::Tampered),
+            ("duplicate", Self::Duplicate),
+        ]
+        .into_iter()
+        .find(|(word, _)| name.contains(word))
+        .map_or(Self::Valid, |(_, variant)| variant)
+    }
+}
 
 /// Parses PDFs' text layers; answers images from the sandbox when `sandbox` is on.
 pub struct LocalExtractor {
@@ -36,7 +109,8 @@ impl LocalExtractor {
                 "No identity data could be read from this document".into(),
             ));
         }
-        let specimen = mrz::parse(SANDBOX_MRZ, request.today)
+        let variant = SandboxVariant::of(&request.file_name);
+        let specimen = mrz::parse(&sandbox_mrz(variant, request)?, request.today)
             .map_err(|e| ExtractionError::Provider(anyhow::anyhow!("sandbox specimen: {e:?}")))?;
         Ok(Extraction::from_mrz(&specimen, Some(request.kind), ExtractionSource::Sandbox))
     }

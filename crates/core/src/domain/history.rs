@@ -110,5 +110,8 @@ pub struct OutboxEvent {
     /// Who decided, on `session.approved` / `session.rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<Resolution>,
+    /// The session's risk score after the change, once its checks ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_score: Option<u8>,
     pub created_at: Timestamp,
 }

@@ -1,5 +1,6 @@
 //! The domain model: checked types, no I/O.
 
+pub mod checks;
 pub mod correction;
 pub mod countries;
 pub mod decision;

@@ -17,6 +17,7 @@
 //!     └──► canceled  (the tenant cancels a session that is not approved, rejected, expired or canceled)
 //! ```
 
+use super::checks::VerificationReport;
 use super::decision::{Decision, Outcome};
 use super::ids::{SessionId, StepId, TenantId, WorkflowId};
 use super::secrets::{Mode, SecretHash};
@@ -193,6 +194,9 @@ pub struct SessionRecord {
     /// The verdict, once approved or rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// The checks and risk score, computed when the end user finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationReport>,
 }
 
 /// Where a subsession (a related party's session) belongs.

@@ -276,6 +276,9 @@ pub struct WorkflowDefinition {
     /// How a finished session is decided. Filled in by [`WorkflowDefinition::validate`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution_config: Option<ResolutionConfig>,
+    /// Which verification checks apply and their thresholds (defaults follow the step types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_config: Option<super::checks::VerificationConfig>,
     /// The older form of `resolution_config`: `false` means `auto_resolve: true`. Accepted on
     /// input and read from old snapshots; never written back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,6 +349,9 @@ impl WorkflowDefinition {
             (Some(config), None) => config,
             (None, legacy) => legacy_resolution(legacy),
         });
+        if let Some(config) = &mut self.verification_config {
+            config.validate()?;
+        }
         let mut seen_steps: Vec<Step> = Vec::with_capacity(self.steps.len());
         for (index, step) in std::mem::take(&mut self.steps).into_iter().enumerate() {
             seen_steps.push(validate_step(index, step, &seen_steps)?);

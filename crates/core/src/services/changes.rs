@@ -4,6 +4,7 @@
 
 use super::Services;
 use crate::codec::{self, keys};
+use crate::domain::checks::VerificationReport;
 use crate::domain::decision::{Decision, Resolution};
 use crate::domain::document::DocId;
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType, OutboxEvent};
@@ -27,6 +28,8 @@ pub(crate) struct SessionChange<'a> {
     documents: Vec<DocId>,
     /// `Some(new)` replaces the stored decision (`Some(None)` removes it).
     decision: Option<Option<Decision>>,
+    /// `Some(new)` replaces the stored verification report (`Some(None)` removes it).
+    verification: Option<Option<VerificationReport>>,
 }
 
 impl<'a> SessionChange<'a> {
@@ -41,6 +44,7 @@ impl<'a> SessionChange<'a> {
             audit: None,
             documents: Vec::new(),
             decision: None,
+            verification: None,
         }
     }
 
@@ -80,6 +84,16 @@ impl<'a> SessionChange<'a> {
         self.decision = Some(None);
     }
 
+    /// Stores a new verification report (its risk score goes on the change's events).
+    pub(crate) fn set_verification(&mut self, report: VerificationReport) {
+        self.verification = Some(Some(report));
+    }
+
+    /// Removes the verification report: its inputs are being redone.
+    pub(crate) fn clear_verification(&mut self) {
+        self.verification = Some(None);
+    }
+
     pub(crate) fn audit(&mut self, action: AuditAction, step: Option<StepId>, changed_fields: Vec<String>) {
         self.audit = Some((action, step, changed_fields));
     }
@@ -105,6 +119,19 @@ impl<'a> SessionChange<'a> {
                 update = update.set("decision", value);
             }
             Some(None) => update = update.remove("decision"),
+        }
+        let risk_score = match &self.verification {
+            None => session.verification.as_ref().map(|r| r.risk_score),
+            Some(report) => report.as_ref().map(|r| r.risk_score),
+        };
+        match self.verification {
+            None => {}
+            Some(Some(report)) => {
+                let value = serde_dynamo::to_attribute_value(&report)
+                    .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("encoding a report")))?;
+                update = update.set("verification", value);
+            }
+            Some(None) => update = update.remove("verification"),
         }
         let mut ops = Vec::with_capacity(self.ops.len() + 4);
         if self.next_status != session.status {
@@ -150,6 +177,7 @@ impl<'a> SessionChange<'a> {
                 status: self.next_status,
                 step_id,
                 resolution,
+                risk_score,
                 created_at: self.at,
             };
             ops.push(put_new(codec::event_item(session.version + 1, seq, &event)?));

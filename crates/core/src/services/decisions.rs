@@ -238,6 +238,9 @@ impl Services {
         if session.decision.is_some() {
             change.clear_decision();
         }
+        if session.verification.is_some() {
+            change.clear_verification();
+        }
         change.emit(EventType::ResubmissionRequested, Some(request.step_id.clone()));
         change.audit(AuditAction::ResubmissionRequested, Some(request.step_id.clone()), Vec::new());
         change.concerning(retired);

@@ -1,15 +1,16 @@
 //! Extracting identity data from a confirmed document. Results are stored on the document, so a
 //! second request answers from the store without calling the provider again.
 
+use super::verification::document_partition;
 use super::Services;
-use crate::codec::{keys, SessionItems};
+use crate::codec::{self, keys, DocumentNumberUse, SessionItems};
 use crate::domain::document::DocumentRecord;
 use crate::domain::extraction::{DocumentKind, ExtractedData, Extraction, MrzEvidence};
 use crate::domain::secrets::Mode;
 use crate::domain::tenant::TenantPrincipal;
 use crate::error::{Error, Result};
 use crate::ports::extractor::{ExtractionError, ExtractionRequest};
-use crate::ports::table::{AttributeValue, Condition, Update};
+use crate::ports::table::{AttributeValue, Condition, Update, WriteOp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -135,7 +136,17 @@ impl Services {
             Condition::AttrEquals("status".into(), AttributeValue::S("confirmed".into())),
         )
         .set("extraction", value);
-        self.table.update(update).await?;
+        // The document number's use is recorded with the result, for the duplicate check.
+        let mut ops = vec![WriteOp::Update(update)];
+        if let Some(partition) = document_partition(&items.session, &extraction.extracted_data) {
+            let use_ =
+                DocumentNumberUse { session_id: items.session.session_id, doc_id: document.doc_id.clone() };
+            ops.push(WriteOp::Put {
+                item: codec::document_number_item(&partition, &use_)?,
+                condition: Condition::Always,
+            });
+        }
+        self.table.transact(ops).await?;
         Ok(extraction)
     }
 }

@@ -173,7 +173,7 @@ impl Services {
         });
         let completed = if verdict == AttemptStatus::Passed {
             check_editable(&items, step, status == SessionStatus::AwaitingClientCorrection)?;
-            let completed = finish_step(&items, step, Default::default(), &mut change)?;
+            let completed = finish_step(self, &items, step, Default::default(), &mut change).await?;
             change.audit(AuditAction::StepCompleted, Some(step.step_id.clone()), Vec::new());
             Some(completed)
         } else {

@@ -7,7 +7,6 @@ mod extract;
 mod liveness;
 mod progress;
 mod public_view;
-mod resolution;
 mod review;
 mod sessions;
 mod steps;
@@ -16,6 +15,7 @@ mod sweeper;
 mod tenants;
 mod token_cache;
 mod uploads;
+mod verification;
 mod workflows;
 
 pub use changes::CONCURRENT_CHANGE;

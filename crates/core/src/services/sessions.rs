@@ -3,6 +3,7 @@
 use super::progress::Progress;
 use super::{Services, MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS};
 use crate::codec::{self, keys, SessionItems, TokenRecord};
+use crate::domain::checks::{CheckName, CheckStatus, VerificationReport};
 use crate::domain::correction::CorrectionRecord;
 use crate::domain::decision::{Decision, Outcome, Resolution};
 use crate::domain::document::{DocumentRecord, DocumentStatus};
@@ -116,9 +117,31 @@ pub struct SessionSummary {
     /// The outcome and who decided, once decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionSummary>,
+    /// The risk score and the checks that did not pass, once checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationSummary>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: i64,
+}
+
+/// A verification report as a listing shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerificationSummary {
+    pub risk_score: u8,
+    pub failed: Vec<CheckName>,
+    pub needs_review: Vec<CheckName>,
+}
+
+impl From<&VerificationReport> for VerificationSummary {
+    fn from(report: &VerificationReport) -> Self {
+        let named = |status| report.checks.iter().filter(|c| c.status == status).map(|c| c.check).collect();
+        Self {
+            risk_score: report.risk_score,
+            failed: named(CheckStatus::Failed),
+            needs_review: named(CheckStatus::NeedsReview),
+        }
+    }
 }
 
 /// A decision as a listing shows it (notes and reviewer stay in the session view).
@@ -161,6 +184,9 @@ pub struct TenantSessionView {
     /// The verdict (approved or rejected), with the reviewer's key id, notes and reasons.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,
+    /// The checks and risk score, once the end user finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<VerificationReport>,
     pub steps: Vec<TenantStepView>,
     pub documents: Vec<TenantDocumentView>,
     pub corrections: Vec<CorrectionRecord>,
@@ -249,6 +275,7 @@ impl Services {
             metadata: request.metadata,
             parent: None,
             decision: None,
+            verification: None,
         };
         self.table.transact(new_session_writes(&session)?).await?;
         let public_url = self.public_url(&token.expose());
@@ -324,6 +351,7 @@ impl Services {
             external_reference: session.external_reference,
             metadata: session.metadata,
             decision: session.decision,
+            verification: session.verification,
             steps,
             documents: document_views,
             corrections,
@@ -405,6 +433,7 @@ impl Services {
                         resolution: d.resolution,
                         decided_at: d.decided_at,
                     }),
+                    verification: session.verification.as_ref().map(VerificationSummary::from),
                     created_at: session.created_at,
                     updated_at: session.updated_at,
                     expires_at: session.expires_at,

@@ -3,10 +3,10 @@
 
 use super::changes::SessionChange;
 use super::progress::Progress;
-use super::resolution::{self, Verdict};
 use super::subsessions::Tally;
 use super::Services;
 use crate::codec::{self, SessionItems};
+use crate::domain::checks;
 use crate::domain::correction::CorrectionStatus;
 use crate::domain::decision::Decision;
 use crate::domain::form::{validate_form, FormData};
@@ -63,7 +63,7 @@ impl Services {
         let changed_fields = changed_fields(&previous_form, &form);
 
         let mut change = SessionChange::new(self, session, Actor::EndUser);
-        let completed = finish_step(&items, step, form, &mut change)?;
+        let completed = finish_step(self, &items, step, form, &mut change).await?;
         change.audit(AuditAction::StepCompleted, Some(step_id), changed_fields);
         change.commit(self).await?;
         Ok(completed)
@@ -71,8 +71,11 @@ impl Services {
 }
 
 /// Adds the completion of `step` to `change`: the step record, resolved corrections, the
-/// session's next status and the events. Callers have checked that the step may complete.
-pub(crate) fn finish_step(
+/// session's next status and the events; when it finishes the session, the verification report
+/// and (if the workflow resolves automatically) the decision it supports. Callers have checked
+/// that the step may complete.
+pub(crate) async fn finish_step(
+    services: &Services,
     items: &SessionItems,
     step: &Step,
     form: FormData,
@@ -116,6 +119,8 @@ pub(crate) fn finish_step(
             if mode == CorrectionResolution::AutoProcess {
                 change.emit(EventType::ProcessingRequested, None);
             }
+            // The corrected evidence is checked again for the reviewer.
+            change.set_verification(services.verification_report(&after, change.at()).await?);
         }
         progress.next_correction(&step_id)
     } else {
@@ -123,12 +128,16 @@ pub(crate) fn finish_step(
             let waiting = transition(status, SessionEvent::StepsFinished)?;
             change.set_status(waiting);
             change.emit(EventType::SessionCompleted, None);
-            if session.workflow.resolution().decides_automatically() {
-                if let Verdict::Decided(outcome) = resolution::verdict(&after) {
-                    change.set_status(transition(waiting, SessionEvent::Decide(outcome))?);
-                    change.decide(Decision::automatic(outcome, change.at()));
-                }
+            let report = services.verification_report(&after, change.at()).await?;
+            let config = session.workflow.verification_config.clone().unwrap_or_default();
+            let automatic = session.workflow.resolution().decides_automatically();
+            if let (true, checks::Resolution::Decided(outcome, reasons)) =
+                (automatic, checks::resolve(&report, &config))
+            {
+                change.set_status(transition(waiting, SessionEvent::Decide(outcome))?);
+                change.decide(Decision { reasons, ..Decision::automatic(outcome, change.at()) });
             }
+            change.set_verification(report);
         }
         progress.next_after(&step_id)
     };

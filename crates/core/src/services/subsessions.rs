@@ -194,6 +194,7 @@ impl Services {
                 metadata: request.metadata.clone(),
                 parent: Some(ParentLink { session_id: parent.session_id, step_id: step.step_id.clone() }),
                 decision: None,
+                verification: None,
             };
             let record = SubsessionRecord {
                 subsession_id: child.session_id,

@@ -1,0 +1,164 @@
+//! Gathers a session's stored evidence for the verification checks, and looks up the other
+//! sessions of the tenant that read the same identity document.
+
+use super::progress::Progress;
+use super::Services;
+use crate::codec::{self, DocumentNumberUse, SessionItems};
+use crate::domain::checks::{
+    self, AttemptEvidence, DeclaredIdentity, DocumentEvidence, Evidence, LivenessEvidence, PartyEvidence,
+    VerificationReport,
+};
+use crate::domain::ids::SessionId;
+use crate::domain::liveness::AttemptStatus;
+use crate::domain::secrets::Mode;
+use crate::domain::session::StepStatus;
+use crate::domain::time::Timestamp;
+use crate::domain::workflow::{FieldType, StepType};
+use crate::error::Result;
+use crate::ports::table::Query;
+
+impl Services {
+    /// The verification report of a session as its items stand (one Query per document number
+    /// read, for the duplicate check).
+    pub(crate) async fn verification_report(
+        &self,
+        items: &SessionItems,
+        at: Timestamp,
+    ) -> Result<VerificationReport> {
+        let mut evidence = gather(items, at);
+        evidence.duplicates = self.duplicate_sessions(items).await?;
+        let config = items.session.workflow.verification_config.clone().unwrap_or_default();
+        Ok(checks::evaluate(&evidence, &config, at))
+    }
+
+    /// Other sessions of the tenant that read a document (same number and issuing country) this
+    /// session read.
+    async fn duplicate_sessions(&self, items: &SessionItems) -> Result<Vec<SessionId>> {
+        let session = &items.session;
+        let mut others: Vec<SessionId> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
+        for document in items.documents.iter().filter(|d| d.is_confirmed()) {
+            let Some(partition) =
+                document.extraction.as_ref().and_then(|e| document_partition(session, &e.extracted_data))
+            else {
+                continue;
+            };
+            if seen.contains(&partition) {
+                continue;
+            }
+            let uses = self.table.query(Query::partition(&partition)).await?;
+            for item in uses.items {
+                let use_: DocumentNumberUse = codec::decode(item)?;
+                if use_.session_id != session.session_id && !others.contains(&use_.session_id) {
+                    others.push(use_.session_id);
+                }
+            }
+            seen.push(partition);
+        }
+        Ok(others)
+    }
+}
+
+/// The document-number partition of an extraction, when it read a number.
+pub(crate) fn document_partition(
+    session: &crate::domain::session::SessionRecord,
+    data: &crate::domain::extraction::ExtractedData,
+) -> Option<String> {
+    let number = data.document_number.as_deref().filter(|n| !n.trim().is_empty())?;
+    let country = data.issuing_country.as_deref().unwrap_or("");
+    Some(codec::document_number_partition(&session.tenant_id, country, number))
+}
+
+/// Everything but the duplicate lookup: a pure reading of the session's items.
+fn gather(items: &SessionItems, at: Timestamp) -> Evidence {
+    let session = &items.session;
+    let workflow = &session.workflow;
+    let progress = Progress::of(items);
+    let applies = |step_id| progress.status(step_id) != StepStatus::Skipped;
+    // Documents in workflow order, then upload order: the first read one is the primary.
+    let mut documents = Vec::new();
+    for step in workflow.steps.iter().filter(|s| applies(&s.step_id)) {
+        for document in items.documents.iter().filter(|d| d.step_id == step.step_id && d.is_confirmed()) {
+            if let Some(extraction) = &document.extraction {
+                documents.push(DocumentEvidence {
+                    doc_id: document.doc_id.to_string(),
+                    data: extraction.extracted_data.clone(),
+                    mrz: extraction.mrz_check.clone(),
+                });
+            }
+        }
+    }
+    let mut declared = DeclaredIdentity::default();
+    let mut declares_birth_date = false;
+    for step in workflow.steps.iter().filter(|s| applies(&s.step_id)) {
+        for field in step.all_fields() {
+            if field.field_id.as_str() == "date_of_birth" && field.field_type == FieldType::Date {
+                declares_birth_date = true;
+            }
+        }
+        let Some(form) = items.step(&step.step_id).and_then(|r| r.form_data.as_ref()) else { continue };
+        let text = |name: &str| form.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let slots = [
+            ("full_name", &mut declared.full_name),
+            ("first_name", &mut declared.first_name),
+            ("last_name", &mut declared.last_name),
+            ("date_of_birth", &mut declared.date_of_birth),
+            ("document_number", &mut declared.document_number),
+            ("nationality", &mut declared.nationality),
+        ];
+        for (name, slot) in slots {
+            if slot.is_none() {
+                *slot = text(name);
+            }
+        }
+    }
+    let liveness = workflow
+        .steps
+        .iter()
+        .filter(|s| s.step_type == StepType::Liveness && applies(&s.step_id))
+        .map(|step| {
+            let config = step.liveness_config.clone().unwrap_or_default();
+            let last = items
+                .liveness
+                .iter()
+                .filter(|a| a.step_id == step.step_id)
+                .filter(|a| !matches!(a.status, AttemptStatus::Pending | AttemptStatus::Superseded))
+                .max_by_key(|a| a.sequence);
+            LivenessEvidence {
+                step_id: step.step_id.to_string(),
+                required: step.required,
+                min_confidence: config.min_confidence,
+                min_similarity: config.face_match.as_ref().map(|m| m.min_similarity),
+                attempt: last.map(|a| AttemptEvidence {
+                    passed: a.status == AttemptStatus::Passed,
+                    confidence: a.confidence,
+                    face_similarity: a.face_similarity,
+                    failure_reason: a.failure_reason.clone(),
+                }),
+            }
+        })
+        .collect();
+    let collects_parties = workflow.steps.iter().any(|s| s.step_type == StepType::SubsessionCollection);
+    let parties = collects_parties.then(|| {
+        items
+            .subsessions
+            .iter()
+            .map(|s| PartyEvidence { label: s.label.clone(), status: s.status_at(at) })
+            .collect()
+    });
+    Evidence {
+        today: Some(at_date(at)),
+        test_mode: session.mode == Mode::Test,
+        reads_documents: workflow.steps.iter().any(|s| s.extract || s.extract_required),
+        documents,
+        declares_birth_date,
+        declared,
+        liveness,
+        parties,
+        duplicates: Vec::new(),
+    }
+}
+
+fn at_date(at: Timestamp) -> time::Date {
+    time::OffsetDateTime::from_unix_timestamp(at.unix()).map(|t| t.date()).unwrap_or(time::Date::MIN)
+}

@@ -1,0 +1,243 @@
+//! The verification report and risk score through the API, in test mode: the sandbox's magic
+//! file names and declared data reach each outcome without real documents.
+
+use crate::helpers::{png, Reply, TestApp};
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+
+/// A passport read automatically, a liveness check matching its portrait, and personal details;
+/// resolved automatically, rejecting on decisive failures.
+fn kyc_workflow(verification: Value) -> Value {
+    json!({
+        "name": "Checked KYC",
+        "resolution_config": {"auto_resolve": true},
+        "verification_config": verification,
+        "steps": [
+            {"step_id": "id_doc", "name": "Passport", "type": "document_upload", "extract": true,
+             "document_requirements": [{"document_type": "passport", "label": "Passport"}]},
+            {"step_id": "face", "name": "Liveness", "type": "liveness",
+             "liveness_config": {"face_match": {"document_type": "passport"}}},
+            {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
+                {"field_id": "date_of_birth", "name": "Date of birth", "type": "date", "required": true}]}
+        ]
+    })
+}
+
+impl TestApp {
+    /// init → PUT → confirm of a PNG under a chosen file name (the sandbox reads the name).
+    async fn upload_named(&self, token: &str, step: &str, document_type: &str, file_name: &str) {
+        let body = json!({"step_id": step, "document_type": document_type, "file_name": file_name, "mime_type": "image/png"});
+        let init = self.public_post(&format!("/public/sessions/{token}/upload/init"), body).await;
+        assert_eq!(init.status, StatusCode::CREATED, "{}", init.body);
+        let init = init.data().clone();
+        assert_eq!(
+            self.put_upload(init["upload_url"].as_str().unwrap(), "image/png", png(800, 600)).await,
+            StatusCode::OK
+        );
+        let confirm = json!({"doc_id": init["doc_id"], "s3_key": init["s3_key"], "step_id": step,
+                             "document_type": document_type, "file_name": file_name, "mime_type": "image/png"});
+        let reply = self.public_post(&format!("/public/sessions/{token}/upload/confirm"), confirm).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+}
+
+/// Walks a session of `workflow` to its end with a passport file name and declared details.
+async fn walk(app: &TestApp, workflow: &str, file_name: &str, name: &str, birth: &str) -> (String, String) {
+    let (session, token) = app.create_session(workflow).await;
+    walk_token(app, &token, file_name, name, birth).await;
+    (session, token)
+}
+
+async fn walk_token(app: &TestApp, token: &str, file_name: &str, name: &str, birth: &str) {
+    app.upload_named(token, "id_doc", "passport", file_name).await;
+    assert_eq!(app.complete_step(token, "id_doc", json!({})).await.status, StatusCode::OK);
+    let started = app
+        .public_post(&format!("/public/sessions/{token}/liveness/start"), json!({"step_id": "face"}))
+        .await;
+    let id = started.data()["liveness_session_id"].clone();
+    let passed = app
+        .public_post(
+            &format!("/public/sessions/{token}/liveness/complete"),
+            json!({"liveness_session_id": id}),
+        )
+        .await;
+    assert_eq!(passed.data()["passed"], true, "{}", passed.body);
+    let form = json!({"form_data": {"full_name": name, "date_of_birth": birth}});
+    let done: Reply = app.complete_step(token, "about", form).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+}
+
+fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["verification"]["checks"].as_array().unwrap().iter().find(|c| c["check"] == name).unwrap()
+}
+
+#[tokio::test]
+async fn clean_evidence_is_approved_automatically_with_every_check_listed() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({"auto_reject": true}))).await;
+
+    let (session, token) = walk(&app, &workflow, "passport.png", "Anna María Eriksson", "1974-08-12").await;
+
+    let view = app.tenant_view(&session).await;
+    assert_eq!(view["status"], "approved", "{}", view["verification"]);
+    assert_eq!(view["decision"]["resolution"], "automatic");
+    assert_eq!(view["verification"]["risk_score"], 0);
+    assert_eq!(view["verification"]["scoring_version"], 1);
+    assert_eq!(view["verification"]["checks"].as_array().unwrap().len(), 10, "every check is listed");
+    for passed in [
+        "document_mrz_valid",
+        "document_not_expired",
+        "data_consistency",
+        "age_minimum",
+        "liveness",
+        "face_match",
+        "duplicate_document",
+    ] {
+        assert_eq!(check(&view, passed)["status"], "passed", "{passed}: {}", check(&view, passed));
+    }
+    for absent in ["document_type_allowed", "issuing_country_allowed", "related_parties"] {
+        assert_eq!(check(&view, absent)["status"], "not_applicable", "{absent}");
+    }
+    assert_eq!(check(&view, "data_consistency")["evidence"]["name"]["document"], "ANNA MARIA ERIKSSON");
+    let public = app.get(&format!("/public/sessions/{token}")).await.body.to_string();
+    assert!(
+        !public.contains("risk") && !public.contains("verification") && !public.contains("checks"),
+        "{public}"
+    );
+    let listing = app.tenant_get("/v1/sessions?status=approved").await;
+    assert_eq!(
+        listing.data()["sessions"][0]["verification"],
+        json!({"risk_score": 0, "failed": [], "needs_review": []})
+    );
+}
+
+#[tokio::test]
+async fn magic_inputs_reach_rejection_and_manual_review() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({"auto_reject": true}))).await;
+
+    for (file, name, birth, status, failed, reasons) in [
+        (
+            "expired-passport.png",
+            "Anna Maria Eriksson",
+            "1974-08-12",
+            "rejected",
+            vec!["document_not_expired"],
+            json!(["document_expired"]),
+        ),
+        (
+            "minor-passport.png",
+            "Anna Maria Eriksson",
+            "2010-12-02",
+            "rejected",
+            vec!["age_minimum"],
+            json!(["underage"]),
+        ),
+        (
+            "tampered-passport.png",
+            "Anna Maria Eriksson",
+            "1974-08-12",
+            "rejected",
+            vec!["document_mrz_valid"],
+            json!(["document_unreadable"]),
+        ),
+        ("passport.png", "John Smith", "1974-08-12", "manual_review", vec!["data_consistency"], Value::Null),
+    ] {
+        let (session, _) = walk(&app, &workflow, file, name, birth).await;
+        let view = app.tenant_view(&session).await;
+        assert_eq!(view["status"], status, "{file}/{name}: {}", view["verification"]);
+        let listing = app.tenant_get(&format!("/v1/sessions?status={status}")).await;
+        let summary = listing.data()["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["session_id"] == session.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(summary["verification"]["failed"], json!(failed), "{file}/{name}");
+        if !reasons.is_null() {
+            assert_eq!(view["decision"]["reasons"], reasons, "{file}");
+        }
+        let score = view["verification"]["risk_score"].as_u64().unwrap();
+        let sum: u64 = view["verification"]["contributions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["points"].as_u64().unwrap())
+            .sum();
+        assert_eq!(score, sum.min(100), "the score is explained by its contributions");
+        assert!(score > 0);
+    }
+}
+
+#[tokio::test]
+async fn the_same_document_in_a_second_session_is_flagged_with_the_first_sessions_id() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
+
+    let (first, _) =
+        walk(&app, &workflow, "duplicate-passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+    let (second, _) =
+        walk(&app, &workflow, "duplicate-passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+    let (third, _) = walk(&app, &workflow, "passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+    let other_tenant = app.new_tenant_key(kyc_core::domain::secrets::Mode::Test).await;
+
+    assert_eq!(app.tenant_view(&first).await["status"], "approved");
+    assert_eq!(
+        app.tenant_view(&third).await["status"],
+        "approved",
+        "specimens differ unless asked to repeat"
+    );
+    let view = app.tenant_view(&second).await;
+    assert_eq!(view["status"], "manual_review");
+    let duplicate = check(&view, "duplicate_document");
+    assert_eq!(duplicate["status"], "failed");
+    assert_eq!(duplicate["evidence"]["other_sessions"], json!([first]));
+    // Another tenant's session with the same document is not compared with these (nor names them).
+    let post = |uri: &'static str, body: Value| {
+        let key = other_tenant.clone();
+        let app = &app;
+        async move { app.call(axum::http::Method::POST, uri, Some(&key), Some(body)).await }
+    };
+    let created = post("/v1/workflows", kyc_workflow(json!({}))).await;
+    let session = post("/v1/sessions", json!({"workflow_id": created.data()["workflow_id"]})).await;
+    let token = session.data()["access_token"].as_str().unwrap().to_owned();
+    walk_token(&app, &token, "duplicate-passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+    assert_eq!(app.state(&token).await["status"], "approved");
+    let events = app.outbox(&second).await;
+    assert!(events.contains(&"session.completed".to_owned()));
+}
+
+#[tokio::test]
+async fn events_carry_the_risk_score_and_unknown_checks_are_refused() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
+    let (session, _) = walk(&app, &workflow, "passport.png", "John Smith", "1974-08-12").await;
+
+    let id = kyc_core::domain::ids::SessionId::parse(&session).unwrap();
+    let query = kyc_core::ports::table::Query::partition(kyc_core::codec::keys::session_log_partition(&id))
+        .prefix("EVENT#");
+    let page = kyc_core::ports::Table::query(app.table.as_ref(), query).await.unwrap();
+    let completed: kyc_core::domain::history::OutboxEvent = page
+        .items
+        .into_iter()
+        .map(|item| kyc_core::codec::decode::<kyc_core::domain::history::OutboxEvent>(item).unwrap())
+        .find(|e| e.event_type == kyc_core::domain::history::EventType::SessionCompleted)
+        .unwrap();
+    assert_eq!(completed.risk_score, Some(30));
+
+    let bad = app.tenant_post("/v1/workflows", kyc_workflow(json!({"checks": ["credit_score"]}))).await;
+    bad.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "unknown variant `credit_score`",
+    );
+    let bad =
+        app.tenant_post("/v1/workflows", kyc_workflow(json!({"allowed_issuing_countries": ["XX"]}))).await;
+    bad.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "'XX' is not an ISO 3166-1 alpha-2 code",
+    );
+}
