@@ -221,3 +221,49 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
         assert_eq!(expired, usize::from(session != &later), "{session}");
     }
 }
+
+/// The duplicate-document check on DynamoDB: a document read in one session is found from another
+/// session of the same tenant through its hashed number's partition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_read_in_two_sessions_is_flagged_on_dynamodb() {
+    let Some(api) = api_on_the_emulator().await else { return };
+    let workflow = json!({"name": "Passport", "steps": [
+        {"step_id": "id", "name": "Passport", "type": "document_upload", "extract": true,
+         "document_requirements": [{"document_type": "passport", "label": "Passport"}]},
+        {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true}]}
+    ]});
+    let (_, created) = api.call(Method::POST, "/v1/workflows", true, Some(workflow)).await;
+    let workflow_id = created["data"]["workflow_id"].clone();
+    let http = PlainHttp::default();
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let (_, created) =
+            api.call(Method::POST, "/v1/sessions", true, Some(json!({"workflow_id": workflow_id}))).await;
+        let token = created["data"]["access_token"].as_str().unwrap().to_owned();
+        let public = |path: &str| format!("/public/sessions/{token}{path}");
+        // The test-mode sandbox reads `duplicate` file names as one and the same passport.
+        let document = json!({"step_id": "id", "document_type": "passport", "file_name": "duplicate.png",
+                              "mime_type": "image/png"});
+        let (_, init) = api.call(Method::POST, &public("/upload/init"), false, Some(document.clone())).await;
+        let url = init["data"]["upload_url"].as_str().unwrap();
+        assert_eq!(http.send("PUT", url, Some("image/png"), png(800, 600)).await.0, 200);
+        let mut confirm = document;
+        confirm["doc_id"] = init["data"]["doc_id"].clone();
+        confirm["s3_key"] = init["data"]["s3_key"].clone();
+        let (status, _) = api.call(Method::POST, &public("/upload/confirm"), false, Some(confirm)).await;
+        assert_eq!(status, StatusCode::OK);
+        api.call(Method::POST, &public("/step/id/complete"), false, Some(json!({}))).await;
+        let form = json!({"form_data": {"full_name": "Anna Maria Eriksson"}});
+        let (status, done) = api.call(Method::POST, &public("/step/about/complete"), false, Some(form)).await;
+        assert_eq!(status, StatusCode::OK, "{done}");
+        sessions.push(created["data"]["session_id"].as_str().unwrap().to_owned());
+    }
+
+    let (_, view) = api.call(Method::GET, &format!("/v1/sessions/{}", sessions[1]), true, None).await;
+
+    let checks = view["data"]["verification"]["checks"].as_array().unwrap();
+    let duplicate = checks.iter().find(|c| c["check"] == "duplicate_document").unwrap();
+    assert_eq!(duplicate["status"], "failed", "{duplicate}");
+    assert_eq!(duplicate["evidence"]["other_sessions"], json!([sessions[0]]));
+}
