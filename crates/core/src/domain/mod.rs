@@ -16,4 +16,5 @@ pub mod secrets;
 pub mod session;
 pub mod tenant;
 pub mod time;
+pub mod webhooks;
 pub mod workflow;
