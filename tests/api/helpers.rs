@@ -5,8 +5,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use kyc_core::domain::idempotency::SealingKey;
 use kyc_core::domain::secrets::Mode;
-use kyc_core::services::{Ports, Services, Settings, UploadSettings};
+use kyc_core::services::{IdempotencySettings, Ports, Services, Settings, UploadSettings};
 use kyc_http::{app, routes, AppState};
 use kyc_local::{FsBlobs, LocalExtractor, SqliteTable};
 use kyc_testkit::{CountingExtractor, CountingTable, ManualClock, ScriptedLiveness};
@@ -74,6 +75,9 @@ impl TestApp {
             default_session_ttl_seconds: 7 * 24 * 3600,
             uploads: UploadSettings { max_bytes: 1024 * 1024, ..UploadSettings::default() },
             liveness_max_failed_attempts: 3,
+            idempotency: IdempotencySettings::new(
+                SealingKey::derive("api tests idempotency secret, not for production").unwrap(),
+            ),
         };
         let ports = Ports {
             table: table.clone(),

@@ -36,6 +36,12 @@ impl From<Error> for ApiError {
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "CONFLICT", message),
             Error::Forbidden(message) => Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message),
             Error::Upstream { code, message } => Self::new(StatusCode::BAD_GATEWAY, code, message),
+            Error::IdempotencyConflict(message) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_CONFLICT", message)
+            }
+            Error::IdempotencyInProgress(message) => {
+                Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_IN_PROGRESS", message)
+            }
             Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
             Error::Unexpected(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "unexpected failure");

@@ -58,6 +58,7 @@ async fn api_on_the_emulator() -> Option<Api> {
         ("KYC_STORE", "dynamodb"),
         ("KYC_TABLE_NAME", name.as_str()),
         ("KYC_CURSOR_SECRET", "end-to-end cursor secret, not for production"),
+        ("KYC_IDEMPOTENCY_SECRET", "end-to-end idempotency secret, not for production"),
         ("KYC_DYNAMODB_ENDPOINT", dynamodb.as_str()),
         ("KYC_BLOBS", "s3"),
         ("KYC_BUCKET", name.as_str()),
