@@ -4,6 +4,7 @@ mod corrections;
 mod envelope;
 mod extract;
 mod helpers;
+mod idempotency;
 mod lifecycle;
 mod liveness;
 mod public_reads;
