@@ -30,7 +30,7 @@ use crate::domain::secrets::SecretHash;
 use crate::domain::session::{SessionRecord, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
 use crate::domain::workflow::WorkflowRecord;
-use crate::ports::table::{AttributeValue, Condition, Item, Key, Update, GSI1PK, GSI1SK, PK, SK, TTL};
+use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, PK, SK, TTL};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -198,8 +198,8 @@ pub fn idempotency_item(scope: &IdempotencyScope, record: &IdempotencyRecord) ->
 
 /// The condition under which a new record may be written: none is stored, or the stored one
 /// expired before `now` (DynamoDB deletes expired items lazily, so "expired" must count as absent).
-pub fn idempotency_replaceable(now: i64) -> Condition {
-    Condition::absent_or_expired(IDEMPOTENCY_EXPIRES_AT, now)
+pub fn idempotency_replaceable(now: i64) -> crate::ports::table::Condition {
+    crate::ports::table::Condition::absent_or_expired(IDEMPOTENCY_EXPIRES_AT, now)
 }
 
 /// Turns the stored record into `record` in place (one UpdateItem), if the record still holds
@@ -208,7 +208,8 @@ pub fn idempotency_update(
     scope: &IdempotencyScope,
     record: &IdempotencyRecord,
     lease: &str,
-) -> Result<Update, CodecError> {
+) -> Result<crate::ports::table::Update, CodecError> {
+    use crate::ports::table::{Condition, Update};
     let key = keys::idempotency(scope);
     let mut item = idempotency_item(scope, record)?;
     item.remove(PK);
