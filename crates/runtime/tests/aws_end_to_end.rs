@@ -3,6 +3,8 @@
 //! (`KYC_STORE=dynamodb`, `KYC_BLOBS=s3`, with endpoint overrides), and driven through the HTTP
 //! router: create a session, upload a document (init → presigned PUT to S3 → confirm), complete
 //! the steps, read the tenant's view and download the document.
+//! A second test creates a session with an `Idempotency-Key` and replays it, sealed with the
+//! secret the configuration names.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -130,4 +132,40 @@ async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
     assert_eq!((stored["status"].as_str(), stored["size_bytes"].as_u64()), (Some("confirmed"), Some(2048)));
     let (status, bytes) = http.send("GET", stored["download_url"].as_str().unwrap(), None, Vec::new()).await;
     assert_eq!((status, bytes), (200, png(800, 600)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyed_session_creation_is_replayed_on_the_lambda_configuration() {
+    let Some(api) = api_on_the_emulator().await else { return };
+    let workflow = json!({"name": "One form", "steps": [
+        {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true}]}
+    ]});
+    let (status, created) = api.call(Method::POST, "/v1/workflows", true, Some(workflow)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let body = json!({"workflow_id": created["data"]["workflow_id"]}).to_string();
+    let keyed = || {
+        Request::post("/v1/sessions")
+            .header("authorization", format!("Bearer {}", api.key))
+            .header("idempotency-key", "e2e-create-1")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = api.router.clone().oneshot(keyed()).await.unwrap();
+        let replayed = response.headers().get("idempotent-replayed").is_some();
+        let status = response.status();
+        answers.push((status, replayed, response.into_body().collect().await.unwrap().to_bytes()));
+    }
+
+    // The secret from KYC_IDEMPOTENCY_SECRET seals the kept answer on DynamoDB and opens it again.
+    assert_eq!((answers[0].0, answers[0].1), (StatusCode::CREATED, false));
+    assert_eq!((answers[1].0, answers[1].1), (StatusCode::CREATED, true));
+    assert_eq!(answers[0].2, answers[1].2, "the replay is byte-identical");
+    let (status, list) = api.call(Method::GET, "/v1/sessions", true, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"]["sessions"].as_array().unwrap().len(), 1, "one session, not two");
 }
