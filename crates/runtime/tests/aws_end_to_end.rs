@@ -3,8 +3,6 @@
 //! (`KYC_STORE=dynamodb`, `KYC_BLOBS=s3`, with endpoint overrides), and driven through the HTTP
 //! router: create a session, upload a document (init → presigned PUT to S3 → confirm), complete
 //! the steps, read the tenant's view and download the document.
-//! A second test creates a session with an `Idempotency-Key` and replays it, sealed with the
-//! secret the configuration names.
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -134,6 +132,8 @@ async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
     assert_eq!((status, bytes), (200, png(800, 600)));
 }
 
+/// A session created with an `Idempotency-Key` is replayed, its kept answer sealed with the
+/// secret the configuration names (`KYC_IDEMPOTENCY_SECRET`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyed_session_creation_is_replayed_on_the_lambda_configuration() {
     let Some(api) = api_on_the_emulator().await else { return };
