@@ -197,6 +197,7 @@ def one_run(server: RuntimeApi, binary: Path, event: bytes, run_index: int, scra
             "KYC_STORE": "dynamodb",
             "KYC_TABLE_NAME": "kyc-bench",
             "KYC_CURSOR_SECRET": "bench-cursor-secret-0123456789abcdef",
+            "KYC_IDEMPOTENCY_SECRET": "bench-idempotency-secret-0123456789abcdef",
             "KYC_DYNAMODB_ENDPOINT": f"http://127.0.0.1:{port}",
             "KYC_BLOBS": "s3",
             "KYC_BUCKET": "kyc-bench-documents",

@@ -5,8 +5,9 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use kyc_core::domain::idempotency::SealingKey;
 use kyc_core::domain::secrets::Mode;
-use kyc_core::services::{Ports, Services, Settings, UploadSettings};
+use kyc_core::services::{IdempotencySettings, Ports, Services, Settings, UploadSettings};
 use kyc_http::{app, routes, AppState};
 use kyc_local::{FsBlobs, LocalExtractor, SqliteTable};
 use kyc_testkit::{CountingExtractor, CountingTable, ManualClock, ScriptedLiveness};
@@ -36,6 +37,10 @@ pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
     pub request_id_header: Option<String>,
+    /// The body exactly as sent.
+    pub bytes: Vec<u8>,
+    /// Whether the answer carried `Idempotent-Replayed: true`.
+    pub replayed: bool,
 }
 
 impl Reply {
@@ -64,7 +69,24 @@ impl TestApp {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
-        let table = Arc::new(CountingTable::new(Arc::new(sqlite)));
+        Self::spawn_on(Arc::new(sqlite), dir).await
+    }
+
+    /// The app on a fresh table of the DynamoDB emulator (`make test` runs it), or `None` when
+    /// emulator tests are skipped on purpose.
+    pub async fn spawn_on_dynamodb() -> Option<Self> {
+        let endpoint = kyc_testkit::emulator::endpoint(kyc_testkit::emulator::DYNAMODB_ENDPOINT_VAR)?;
+        let aws = kyc_aws::load_sdk_config().await;
+        let client = kyc_aws::dynamodb_client(&aws, Some(&endpoint));
+        let name = format!("kyc-api-{}", uuid::Uuid::new_v4());
+        kyc_aws::create_table(&client, &name).await.expect("creating a table on the emulator");
+        let table = kyc_aws::DynamoTable::new(client, name, b"api tests cursor secret, not for production");
+        Some(Self::spawn_on(Arc::new(table), tempfile::tempdir().expect("temp dir")).await)
+    }
+
+    /// The app on `store`, with documents and other files in `dir`.
+    pub async fn spawn_on(store: Arc<dyn kyc_core::ports::Table>, dir: TempDir) -> Self {
+        let table = Arc::new(CountingTable::new(store));
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let blobs = FsBlobs::open(dir.path().join("blobs"), BASE_URL).expect("blob folder");
         let liveness = Arc::new(ScriptedLiveness::default());
@@ -74,6 +96,9 @@ impl TestApp {
             default_session_ttl_seconds: 7 * 24 * 3600,
             uploads: UploadSettings { max_bytes: 1024 * 1024, ..UploadSettings::default() },
             liveness_max_failed_attempts: 3,
+            idempotency: IdempotencySettings::new(
+                SealingKey::derive("api tests idempotency secret, not for production").unwrap(),
+            ),
         };
         let ports = Ports {
             table: table.clone(),
@@ -105,11 +130,42 @@ impl TestApp {
         let status = response.status();
         let request_id_header =
             response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let replayed = match response.headers().get("idempotent-replayed") {
+            None => false,
+            Some(value) => {
+                assert_eq!(value, "true", "Idempotent-Replayed is only ever true");
+                true
+            }
+        };
         let bytes = response.into_body().collect().await.expect("body").to_bytes();
         let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
             panic!("response is not JSON: {:?}", String::from_utf8_lossy(&bytes));
         });
-        Reply { status, body, request_id_header }
+        Reply { status, body, request_id_header, bytes: bytes.to_vec(), replayed }
+    }
+
+    /// A tenant request with `Idempotency-Key: idempotency_key`, authorized by `api_key`.
+    pub async fn keyed(
+        &self,
+        method: Method,
+        uri: &str,
+        api_key: &str,
+        idempotency_key: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {api_key}"))
+            .header("idempotency-key", idempotency_key);
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
     }
 
     pub async fn call(&self, method: Method, uri: &str, key: Option<&str>, body: Option<Value>) -> Reply {

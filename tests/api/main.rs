@@ -6,6 +6,7 @@ mod envelope;
 mod expiry;
 mod extract;
 mod helpers;
+mod idempotency;
 mod lifecycle;
 mod listing;
 mod liveness;

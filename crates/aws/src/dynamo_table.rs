@@ -297,22 +297,71 @@ impl Placeholders {
 
 /// The condition expression of `condition`, if it has one.
 fn condition_expression(condition: &Condition, ph: &mut Placeholders) -> Option<String> {
+    nested_expression(condition, ph, "")
+}
+
+/// The expression of `condition`, its placeholders suffixed with `suffix` so that the branches
+/// of an [`Condition::AnyOf`] do not share them.
+fn nested_expression(condition: &Condition, ph: &mut Placeholders, suffix: &str) -> Option<String> {
     match condition {
         Condition::Always => None,
         Condition::ItemAbsent => Some(format!("attribute_not_exists({})", ph.name("#c_pk".into(), PK))),
         Condition::ItemExists => Some(format!("attribute_exists({})", ph.name("#c_pk".into(), PK))),
         Condition::VersionIs(version) => {
-            let name = ph.name("#c_version".into(), VERSION);
-            let value = ph.value(":c_version".into(), SdkValue::N(version.to_string()));
+            let name = ph.name(format!("#c_version{suffix}"), VERSION);
+            let value = ph.value(format!(":c_version{suffix}"), SdkValue::N(version.to_string()));
             Some(format!("{name} = {value}"))
         }
         Condition::AttrEquals(attr, expected) => {
-            let name = ph.name("#c_attr".into(), attr);
-            let value = ph.value(":c_attr".into(), SdkValue::from(expected.clone()));
+            let name = ph.name(format!("#c_attr{suffix}"), attr);
+            let value = ph.value(format!(":c_attr{suffix}"), SdkValue::from(expected.clone()));
             // DynamoDB's `=` is already false for a missing attribute; saying so explicitly keeps
             // emulators that treat a missing attribute as NULL (moto) from matching `NULL`.
             Some(format!("attribute_exists({name}) AND {name} = {value}"))
         }
+        Condition::AttrLessThan(attr, bound) => {
+            let type_code = match bound {
+                AttributeValue::N(_) => "N",
+                AttributeValue::S(_) => "S",
+                AttributeValue::B(_) => "B",
+                // DynamoDB orders no other type (it would reject the expression): never holds.
+                _ => {
+                    let pk = ph.name("#c_pk".into(), PK);
+                    return Some(format!("attribute_exists({pk}) AND attribute_not_exists({pk})"));
+                }
+            };
+            let name = ph.name(format!("#c_lt{suffix}"), attr);
+            let kind = ph.value(format!(":c_lt_type{suffix}"), SdkValue::S(type_code.into()));
+            let value = ph.value(format!(":c_lt{suffix}"), SdkValue::from(bound.clone()));
+            // Comparing across types is false on DynamoDB; checking the type first says so
+            // explicitly, and keeps emulators that fail on such comparisons (moto) in line.
+            Some(format!("attribute_type({name}, {kind}) AND {name} < {value}"))
+        }
+        Condition::AnyOf(conditions) => {
+            if always_holds(condition) {
+                // Decided before any placeholder is named: DynamoDB refuses unused ones.
+                return None;
+            }
+            let mut branches = Vec::with_capacity(conditions.len());
+            for (i, branch) in conditions.iter().enumerate() {
+                branches.push(format!("({})", nested_expression(branch, ph, &format!("{suffix}_{i}"))?));
+            }
+            if branches.is_empty() {
+                // Nothing can hold: a contradiction.
+                let pk = ph.name("#c_pk".into(), PK);
+                return Some(format!("attribute_exists({pk}) AND attribute_not_exists({pk})"));
+            }
+            Some(branches.join(" OR "))
+        }
+    }
+}
+
+/// Whether `condition` holds whatever is stored (then it has no expression).
+fn always_holds(condition: &Condition) -> bool {
+    match condition {
+        Condition::Always => true,
+        Condition::AnyOf(conditions) => conditions.iter().any(always_holds),
+        _ => false,
     }
 }
 
@@ -774,6 +823,37 @@ mod tests {
         assert_eq!(
             check_expression(&Condition::Always, &mut Placeholders::default()),
             "attribute_exists(#c_pk) OR attribute_not_exists(#c_pk)"
+        );
+    }
+
+    #[test]
+    fn any_of_joins_its_branches_with_placeholders_of_their_own() {
+        let mut ph = Placeholders::default();
+        let condition = Condition::AnyOf(vec![
+            Condition::ItemAbsent,
+            Condition::AttrLessThan("expires_at".into(), AttributeValue::N("100".into())),
+            Condition::AttrEquals("state".into(), s("a")),
+            Condition::AttrEquals("other".into(), s("b")),
+        ]);
+        assert_eq!(
+            condition_expression(&condition, &mut ph).as_deref(),
+            Some(
+                "(attribute_not_exists(#c_pk)) OR (attribute_type(#c_lt_1, :c_lt_type_1) AND #c_lt_1 < :c_lt_1) \
+                 OR (attribute_exists(#c_attr_2) AND #c_attr_2 = :c_attr_2) \
+                 OR (attribute_exists(#c_attr_3) AND #c_attr_3 = :c_attr_3)"
+            )
+        );
+        assert_eq!((ph.names["#c_attr_2"].as_str(), ph.names["#c_attr_3"].as_str()), ("state", "other"));
+        assert_eq!(ph.values[":c_lt_1"], SdkValue::N("100".into()));
+        assert_eq!(ph.values[":c_lt_type_1"], SdkValue::S("N".into()));
+
+        let always = Condition::AnyOf(vec![Condition::ItemExists, Condition::Always]);
+        let mut ph = Placeholders::default();
+        assert_eq!(condition_expression(&always, &mut ph), None);
+        assert_eq!(ph.into_maps(), (None, None), "no placeholder may be left unused");
+        assert_eq!(
+            condition_expression(&Condition::AnyOf(vec![]), &mut Placeholders::default()).as_deref(),
+            Some("attribute_exists(#c_pk) AND attribute_not_exists(#c_pk)")
         );
     }
 

@@ -17,6 +17,7 @@
 //! | audit entry     | `SESSION#s#LOG`    | `AUDIT#version#00`     |                       |                        |
 //! | outbox event    | `SESSION#s#LOG`    | `EVENT#version#seq`    |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
+//! | idempotency rec.| `IDEMPOTENCY#t#sha256(method, route, key)` | `IDEMPOTENCY` | (ttl = expires_at) |     |
 //!
 //! The open marker exists exactly while the session is `active` or `awaiting_client_correction`
 //! (written and deleted in the same transaction as the status), so GSI1's `OPEN#shard` partitions
@@ -30,6 +31,7 @@
 use crate::domain::correction::{CorrectionId, CorrectionRecord};
 use crate::domain::document::{DocId, DocumentRecord};
 use crate::domain::history::{AuditEntry, OutboxEvent};
+use crate::domain::idempotency::{IdempotencyRecord, IdempotencyScope};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::SecretHash;
@@ -102,6 +104,11 @@ pub mod keys {
 
     pub fn token(hash: &SecretHash) -> Key {
         Key::new(format!("TOKEN#{}", hash.as_str()), "TOKEN")
+    }
+
+    /// The record of one idempotency key: its own partition, so records never contend.
+    pub fn idempotency(scope: &IdempotencyScope) -> Key {
+        Key::new(format!("IDEMPOTENCY#{}#{}", scope.tenant_id, scope.digest), "IDEMPOTENCY")
     }
 
     /// GSI1 partition listing a tenant's sessions by creation time.
@@ -273,6 +280,49 @@ pub fn token_item(hash: &SecretHash, token: &TokenRecord) -> Result<Item, CodecE
     Ok(item)
 }
 
+/// The numeric attribute an idempotency record expires by (see [`idempotency_replaceable`]).
+pub const IDEMPOTENCY_EXPIRES_AT: &str = "expires_at";
+
+/// An idempotency record, with a TTL at its expiry.
+pub fn idempotency_item(scope: &IdempotencyScope, record: &IdempotencyRecord) -> Result<Item, CodecError> {
+    let mut item = encode(&keys::idempotency(scope), record)?;
+    item.insert(TTL.into(), AttributeValue::N(record.expires_at.to_string()));
+    Ok(item)
+}
+
+/// The condition under which a new record may be written: none is stored, or the stored one
+/// expired before `now` (DynamoDB deletes expired items lazily, so "expired" must count as absent).
+pub fn idempotency_replaceable(now: i64) -> crate::ports::table::Condition {
+    crate::ports::table::Condition::absent_or_expired(IDEMPOTENCY_EXPIRES_AT, now)
+}
+
+/// Turns the stored record into `record` in place (one UpdateItem), if the record still holds
+/// `lease`: attributes `record` has are set, the optional ones it lacks removed.
+pub fn idempotency_update(
+    scope: &IdempotencyScope,
+    record: &IdempotencyRecord,
+    lease: &str,
+) -> Result<crate::ports::table::Update, CodecError> {
+    use crate::ports::table::{Condition, Update};
+    let key = keys::idempotency(scope);
+    let mut item = idempotency_item(scope, record)?;
+    item.remove(PK);
+    item.remove(SK);
+    let condition = Condition::AttrEquals("lease".into(), AttributeValue::S(lease.to_owned()));
+    let mut update = Update::new(key, condition);
+    for optional in ["lease", "completed_at", "status", "content_type", "sealed_body"] {
+        if !item.contains_key(optional) {
+            update = update.remove(optional);
+        }
+    }
+    let mut attributes: Vec<(String, AttributeValue)> = item.into_inner().into_iter().collect();
+    attributes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, value) in attributes {
+        update = update.set(name, value);
+    }
+    Ok(update)
+}
+
 pub fn step_item(session: &SessionId, step: &StepRecord) -> Result<Item, CodecError> {
     encode(&keys::step(session, &step.step_id), step)
 }
@@ -442,6 +492,53 @@ mod tests {
             .unwrap();
         assert_eq!(item.get(TTL), Some(&AttributeValue::N("42".into())));
         assert!(!serde_json::to_string(&item).unwrap().contains(&token.expose()));
+    }
+
+    #[test]
+    fn an_idempotency_record_lives_in_its_own_partition_with_a_ttl_and_no_raw_key() {
+        use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState};
+        let tenant = TenantId::parse("ten_abc").unwrap();
+        let key = IdempotencyKey::parse("order-42-create").unwrap();
+        let scope = IdempotencyScope::new(&tenant, "POST", "/v1/sessions", &key);
+        assert_eq!(
+            keys::idempotency(&scope),
+            Key::new(format!("IDEMPOTENCY#ten_abc#{}", scope.digest), "IDEMPOTENCY")
+        );
+        let record = IdempotencyRecord {
+            tenant_id: tenant,
+            state: IdempotencyState::InProgress,
+            fingerprint: Fingerprint::of("POST", "/v1/sessions", b"{}"),
+            expires_at: 1_700_000_060,
+            created_at: Timestamp::from_unix(1_700_000_000).unwrap(),
+            lease: Some("lease-1".into()),
+            completed_at: None,
+            status: None,
+            content_type: None,
+            sealed_body: None,
+        };
+        let item = idempotency_item(&scope, &record).unwrap();
+        assert_eq!(item.get(TTL), Some(&AttributeValue::N("1700000060".into())));
+        assert_eq!(item.get(IDEMPOTENCY_EXPIRES_AT), Some(&AttributeValue::N("1700000060".into())));
+        assert!(!serde_json::to_string(&item).unwrap().contains("order-42"));
+        assert_eq!(decode::<IdempotencyRecord>(item.clone()).unwrap(), record);
+
+        // Completing keeps the key, sets the new attributes and drops the lease.
+        let completed = IdempotencyRecord {
+            state: IdempotencyState::Completed,
+            lease: None,
+            status: Some(201),
+            expires_at: 1_700_086_400,
+            ..record.clone()
+        };
+        let update = idempotency_update(&scope, &completed, "lease-1").unwrap();
+        assert_eq!(update.key, keys::idempotency(&scope));
+        assert!(update.remove.contains(&"lease".to_string()));
+        let applied = update.apply_to(Some(item)).unwrap();
+        assert_eq!(decode::<IdempotencyRecord>(applied.clone()).unwrap(), completed);
+        assert_eq!(applied.get(TTL), Some(&AttributeValue::N("1700086400".into())));
+        assert!(idempotency_replaceable(1_700_086_401).holds_for(Some(&applied)));
+        assert!(!idempotency_replaceable(1_700_086_400).holds_for(Some(&applied)));
+        assert!(idempotency_replaceable(0).holds_for(None));
     }
 
     #[test]

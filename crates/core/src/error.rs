@@ -28,6 +28,12 @@ pub enum Error {
     /// safe to show and the cause was logged where it happened.
     #[error("{message}")]
     Upstream { code: &'static str, message: String },
+    /// The idempotency key was used before with a different request (method, path or body).
+    #[error("{0}")]
+    IdempotencyConflict(String),
+    /// The first request with this idempotency key is still running; retry later.
+    #[error("{0}")]
+    IdempotencyInProgress(String),
     /// Missing or invalid credentials.
     #[error("Invalid or missing API key")]
     Unauthorized,

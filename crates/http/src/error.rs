@@ -38,6 +38,12 @@ impl From<Error> for ApiError {
             Error::AlreadyDone { code, message } => Self::new(StatusCode::CONFLICT, code, message),
             Error::WrongState { code, message } => Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message),
             Error::Upstream { code, message } => Self::new(StatusCode::BAD_GATEWAY, code, message),
+            Error::IdempotencyConflict(message) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "IDEMPOTENCY_CONFLICT", message)
+            }
+            Error::IdempotencyInProgress(message) => {
+                Self::new(StatusCode::CONFLICT, "IDEMPOTENCY_IN_PROGRESS", message)
+            }
             Error::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", error.to_string()),
             Error::Unexpected(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "unexpected failure");

@@ -6,7 +6,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use kyc_core::domain::tenant::TenantPrincipal;
 use serde::de::DeserializeOwned;
 
@@ -51,18 +51,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 }
 
 /// The tenant calling the tenant API, from `Authorization: Bearer sk_…`.
+///
+/// A layer that already authenticated the request (the idempotency layer) leaves the
+/// [`TenantPrincipal`] in the request's extensions; it is used as is, without a second lookup.
 pub struct Tenant(pub TenantPrincipal);
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(kyc_core::Error::Unauthorized)?;
-        Ok(Self(state.services.authenticate(presented.trim()).await?))
+        if let Some(principal) = parts.extensions.get::<TenantPrincipal>() {
+            return Ok(Self(principal.clone()));
+        }
+        Ok(Self(state.services.authenticate(bearer(&parts.headers)?).await?))
     }
+}
+
+/// The secret of `Authorization: Bearer …`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, kyc_core::Error> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(kyc_core::Error::Unauthorized)
 }

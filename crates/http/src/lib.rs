@@ -7,6 +7,7 @@
 pub mod envelope;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod observe;
 pub mod routes;
 
@@ -29,11 +30,13 @@ impl AppState {
 }
 
 /// Finishes one or more merged route groups into a servable app: unknown routes and methods
-/// answer in the envelope, and every request is observed (request id, one log line).
+/// answer in the envelope, mutating tenant requests honour `Idempotency-Key`, and every request
+/// is observed (request id, one log line; outermost, so idempotency answers carry the id too).
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)
 }

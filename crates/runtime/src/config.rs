@@ -48,6 +48,32 @@ impl std::fmt::Debug for CursorSecret {
     }
 }
 
+/// Where the secret comes from that seals the responses kept for idempotent retries
+/// (`Idempotency-Key`); they may contain secrets shown once, such as a new session's access token.
+#[derive(Clone, PartialEq, Eq)]
+pub enum IdempotencySecret {
+    /// `KYC_IDEMPOTENCY_SECRET`: at least 32 characters, the same for every function (required
+    /// with DynamoDB; on AWS the template generates one in Secrets Manager).
+    Given(String),
+    /// Without the variable on the embedded store: a random secret kept in this file (next to
+    /// the SQLite file), created on first use, so every local process shares it.
+    LocalFile(PathBuf),
+}
+
+impl IdempotencySecret {
+    /// The shortest secret accepted, in bytes.
+    pub const MIN_LEN: usize = kyc_core::domain::idempotency::SealingKey::MIN_SECRET_LEN;
+}
+
+impl std::fmt::Debug for IdempotencySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Given(_) => f.write_str("IdempotencySecret::Given(<redacted>)"),
+            Self::LocalFile(path) => f.debug_tuple("IdempotencySecret::LocalFile").field(path).finish(),
+        }
+    }
+}
+
 /// Where uploaded documents live.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BlobStore {
@@ -90,6 +116,8 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub store: Store,
+    /// Seals kept idempotent responses (`KYC_IDEMPOTENCY_SECRET`).
+    pub idempotency_secret: IdempotencySecret,
     pub blobs: BlobStore,
     /// Live-mode liveness (`KYC_LIVENESS`). Live-mode extraction follows the blobs: Amazon
     /// Textract reads documents in S3, the local text-layer parser reads local files and those of
@@ -126,6 +154,18 @@ impl Config {
             }
             "dynamodb" => dynamodb_store(&var)?,
             other => bail!("KYC_STORE={other} is not supported; use sqlite or dynamodb"),
+        };
+        let idempotency_secret = match (var("KYC_IDEMPOTENCY_SECRET"), &store) {
+            (Some(secret), _) if secret.len() >= IdempotencySecret::MIN_LEN => IdempotencySecret::Given(secret),
+            (Some(_), _) => {
+                bail!("KYC_IDEMPOTENCY_SECRET must be at least {} characters", IdempotencySecret::MIN_LEN)
+            }
+            (None, Store::Sqlite { path }) => IdempotencySecret::LocalFile(
+                path.parent().unwrap_or_else(|| std::path::Path::new("")).join("idempotency.secret"),
+            ),
+            (None, Store::DynamoDb { .. }) => bail!(
+                "KYC_STORE=dynamodb needs KYC_IDEMPOTENCY_SECRET, the secret that seals responses kept for idempotent retries (32+ random characters, the same for every function)"
+            ),
         };
         let blobs = match var("KYC_BLOBS").as_deref().unwrap_or("fs") {
             "fs" => BlobStore::Filesystem {
@@ -198,6 +238,7 @@ impl Config {
         };
         Ok(Self {
             store,
+            idempotency_secret,
             blobs,
             liveness,
             uploads,
@@ -313,6 +354,7 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SEALING: &str = "fedcba9876543210fedcba9876543210";
 
     #[test]
     fn dynamodb_needs_a_table_name_and_a_cursor_secret() {
@@ -320,6 +362,7 @@ mod tests {
             ("KYC_STORE", "dynamodb"),
             ("KYC_TABLE_NAME", "kyc-prod"),
             ("KYC_CURSOR_SECRET", SECRET),
+            ("KYC_IDEMPOTENCY_SECRET", SEALING),
         ])
         .unwrap();
         let Store::DynamoDb { table, endpoint, cursor_secret } = config.store else {
@@ -329,12 +372,17 @@ mod tests {
         assert_eq!(cursor_secret.expose(), SECRET.as_bytes());
         assert_eq!(format!("{cursor_secret:?}"), "CursorSecret(<redacted>)");
 
-        assert!(config_err(&[("KYC_STORE", "dynamodb"), ("KYC_CURSOR_SECRET", SECRET)])
-            .contains("KYC_TABLE_NAME"));
+        assert!(config_err(&[
+            ("KYC_STORE", "dynamodb"),
+            ("KYC_CURSOR_SECRET", SECRET),
+            ("KYC_IDEMPOTENCY_SECRET", SEALING)
+        ])
+        .contains("KYC_TABLE_NAME"));
         assert!(config_err(&[
             ("KYC_STORE", "dynamodb"),
             ("KYC_TABLE_NAME", "t!"),
-            ("KYC_CURSOR_SECRET", SECRET)
+            ("KYC_CURSOR_SECRET", SECRET),
+            ("KYC_IDEMPOTENCY_SECRET", SEALING)
         ])
         .contains("KYC_TABLE_NAME"));
         assert!(
@@ -355,6 +403,7 @@ mod tests {
                 ("KYC_STORE", "dynamodb"),
                 ("KYC_TABLE_NAME", "kyc"),
                 ("KYC_CURSOR_SECRET", SECRET),
+                ("KYC_IDEMPOTENCY_SECRET", SEALING),
                 ("KYC_DYNAMODB_ENDPOINT", endpoint),
             ]
         };
@@ -413,6 +462,26 @@ mod tests {
         assert_eq!(config(&emulator).unwrap().liveness, LivenessBackend::Disabled);
         let emulator_with = [emulator[0], emulator[1], emulator[2], ("KYC_LIVENESS", "rekognition")];
         assert!(config_err(&emulator_with).contains("KYC_S3_ENDPOINT"));
+    }
+
+    #[test]
+    fn the_idempotency_secret_is_required_with_dynamodb_and_kept_beside_the_sqlite_file_locally() {
+        let local = config(&[]).unwrap();
+        assert_eq!(local.idempotency_secret, IdempotencySecret::LocalFile(".dev/idempotency.secret".into()));
+        let elsewhere = config(&[("KYC_SQLITE_PATH", "/var/kyc/store.db")]).unwrap();
+        assert_eq!(
+            elsewhere.idempotency_secret,
+            IdempotencySecret::LocalFile(
+                "/var/kyc/store.db".replace("store.db", "idempotency.secret").into()
+            )
+        );
+        let given = config(&[("KYC_IDEMPOTENCY_SECRET", SEALING)]).unwrap();
+        assert_eq!(given.idempotency_secret, IdempotencySecret::Given(SEALING.into()));
+        assert_eq!(format!("{:?}", given.idempotency_secret), "IdempotencySecret::Given(<redacted>)");
+        assert!(config_err(&[("KYC_IDEMPOTENCY_SECRET", "short")]).contains("at least 32"));
+
+        let dynamodb = [("KYC_STORE", "dynamodb"), ("KYC_TABLE_NAME", "kyc"), ("KYC_CURSOR_SECRET", SECRET)];
+        assert!(config_err(&dynamodb).contains("KYC_IDEMPOTENCY_SECRET"));
     }
 
     #[test]

@@ -12,8 +12,11 @@ pub use lambda::{serve_lambda, with_api_gateway_request_id};
 pub use lambda_http::Error;
 pub use logging::init_logging;
 
+use anyhow::Context;
+use kyc_core::domain::idempotency::SealingKey;
 use kyc_core::ports::{Blobs, Extractor, LivenessProvider, SystemClock, Table};
-use kyc_core::services::{Ports, Services, Settings};
+use kyc_core::services::{IdempotencySettings, Ports, Services, Settings};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The AWS environment (region, credentials chain), loaded when the first AWS client is built
@@ -85,6 +88,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         default_session_ttl_seconds: config.session_ttl_seconds,
         uploads: config.uploads.clone(),
         liveness_max_failed_attempts: config.liveness_max_failed_attempts,
+        idempotency: IdempotencySettings::new(sealing_key(&config.idempotency_secret)?),
     };
     let aws = AwsEnvironment::default();
     let blobs = open_blobs(config, &aws).await?;
@@ -98,6 +102,53 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         live_extractor,
     };
     Ok(Services::new(ports, settings))
+}
+
+/// The key sealing kept idempotent responses, from the configured secret or the local file.
+fn sealing_key(secret: &config::IdempotencySecret) -> anyhow::Result<SealingKey> {
+    let text = match secret {
+        config::IdempotencySecret::Given(text) => text.clone(),
+        config::IdempotencySecret::LocalFile(path) => local_secret(path)?,
+    };
+    SealingKey::derive(text.trim()).context("the idempotency secret must be at least 32 characters")
+}
+
+/// Reads the local idempotency secret, creating it (64 random hex characters, readable by the
+/// owner only) on first use. Racing first uses agree: only one process creates the file.
+fn local_secret(path: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating directory {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            let secret = SealingKey::random_secret();
+            file.write_all(secret.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+            file.sync_all().with_context(|| format!("writing {}", path.display()))?;
+            Ok(secret)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process may be writing it right now: wait briefly for its 64 characters.
+            for _ in 0..50 {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                if text.trim().len() >= SealingKey::MIN_SECRET_LEN {
+                    return Ok(text.trim().to_owned());
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            anyhow::bail!(
+                "{} holds no idempotency secret (32+ characters); delete it to make a new one",
+                path.display()
+            )
+        }
+        Err(err) => Err(err).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 /// The providers of live-mode sessions: with documents in S3 on AWS, Amazon Textract and
@@ -153,5 +204,30 @@ mod tests {
         assert!(live_providers(&config(&[]), &blobs, &aws).await.1.is_none());
         let emulator = config(&[s3[0], s3[1], ("KYC_S3_ENDPOINT", "http://127.0.0.1:5000")]);
         assert!(live_providers(&emulator, &blobs, &aws).await.1.is_none());
+    }
+}
+
+#[cfg(test)]
+mod local_secret_tests {
+    use super::*;
+
+    #[test]
+    fn the_local_idempotency_secret_is_created_once_and_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("idempotency.secret");
+        let first = local_secret(&path).unwrap();
+        assert_eq!(first.len(), 64);
+        assert_eq!(local_secret(&path).unwrap(), first, "every process reads the same secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "readable by its owner only");
+        }
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(local_secret(&other.path().join("idempotency.secret")).unwrap(), first);
+
+        std::fs::write(&path, "short").unwrap();
+        assert!(local_secret(&path).unwrap_err().to_string().contains("no idempotency secret"));
     }
 }

@@ -59,6 +59,7 @@ async fn api_on_the_emulator() -> Option<Api> {
         ("KYC_STORE", "dynamodb"),
         ("KYC_TABLE_NAME", name.as_str()),
         ("KYC_CURSOR_SECRET", "end-to-end cursor secret, not for production"),
+        ("KYC_IDEMPOTENCY_SECRET", "end-to-end idempotency secret, not for production"),
         ("KYC_DYNAMODB_ENDPOINT", dynamodb.as_str()),
         ("KYC_BLOBS", "s3"),
         ("KYC_BUCKET", name.as_str()),
@@ -187,6 +188,12 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
         default_session_ttl_seconds: 3600,
         uploads: UploadSettings::default(),
         liveness_max_failed_attempts: 5,
+        idempotency: kyc_core::services::IdempotencySettings::new(
+            kyc_core::domain::idempotency::SealingKey::derive(
+                "sweeper test sealing secret, not for production",
+            )
+            .unwrap(),
+        ),
     };
     let services = Arc::new(Services::new(ports, settings));
     let tenant = services.create_tenant("Sweep").await.unwrap();
@@ -266,4 +273,42 @@ async fn a_document_read_in_two_sessions_is_flagged_on_dynamodb() {
     let duplicate = checks.iter().find(|c| c["check"] == "duplicate_document").unwrap();
     assert_eq!(duplicate["status"], "failed", "{duplicate}");
     assert_eq!(duplicate["evidence"]["other_sessions"], json!([sessions[0]]));
+}
+
+/// A session created with an `Idempotency-Key` is replayed, its kept answer sealed with the
+/// secret the configuration names (`KYC_IDEMPOTENCY_SECRET`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyed_session_creation_is_replayed_on_the_lambda_configuration() {
+    let Some(api) = api_on_the_emulator().await else { return };
+    let workflow = json!({"name": "One form", "steps": [
+        {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true}]}
+    ]});
+    let (status, created) = api.call(Method::POST, "/v1/workflows", true, Some(workflow)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let body = json!({"workflow_id": created["data"]["workflow_id"]}).to_string();
+    let keyed = || {
+        Request::post("/v1/sessions")
+            .header("authorization", format!("Bearer {}", api.key))
+            .header("idempotency-key", "e2e-create-1")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let response = api.router.clone().oneshot(keyed()).await.unwrap();
+        let replayed = response.headers().get("idempotent-replayed").is_some();
+        let status = response.status();
+        answers.push((status, replayed, response.into_body().collect().await.unwrap().to_bytes()));
+    }
+
+    // The secret from KYC_IDEMPOTENCY_SECRET seals the kept answer on DynamoDB and opens it again.
+    assert_eq!((answers[0].0, answers[0].1), (StatusCode::CREATED, false));
+    assert_eq!((answers[1].0, answers[1].1), (StatusCode::CREATED, true));
+    assert_eq!(answers[0].2, answers[1].2, "the replay is byte-identical");
+    let (status, list) = api.call(Method::GET, "/v1/sessions", true, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["data"]["sessions"].as_array().unwrap().len(), 1, "one session, not two");
 }

@@ -81,6 +81,9 @@ macro_rules! table_conformance_tests {
             a_put_with_version_is_fails_when_the_item_or_its_version_is_missing,
             a_put_with_attr_equals_succeeds_when_the_attribute_matches,
             a_put_with_attr_equals_fails_on_another_value_type_or_a_missing_attribute,
+            a_put_with_attr_less_than_holds_only_below_the_bound,
+            a_put_with_any_of_holds_when_any_branch_holds,
+            an_expired_item_is_replaceable_as_if_it_were_absent,
             an_update_sets_removes_and_adds_attributes,
             an_update_creates_a_missing_item_with_its_key,
             an_update_with_item_exists_does_not_create_a_missing_item,
@@ -120,6 +123,7 @@ macro_rules! table_conformance_tests {
             racing_version_is_puts_let_exactly_one_writer_win,
             racing_version_is_updates_let_exactly_one_writer_win,
             racing_item_absent_puts_let_exactly_one_writer_win,
+            racing_puts_on_an_expired_item_let_exactly_one_writer_win,
             concurrent_adds_lose_no_increment,
         }
     };

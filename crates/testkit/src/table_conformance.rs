@@ -367,6 +367,123 @@ pub async fn a_put_with_attr_equals_fails_on_another_value_type_or_a_missing_att
     assert_eq!(get(&*table, "P", "B").await, None);
 }
 
+/// `AttrLessThan` holds when the stored attribute is below the bound: numbers numerically
+/// (`9 < 10`, unlike their text), strings byte by byte; it fails on an equal or greater value,
+/// another type, a missing attribute or a missing item, leaving the item unchanged.
+pub async fn a_put_with_attr_less_than_holds_only_below_the_bound(table: Arc<dyn Table>) {
+    let original = item("P", "A", &[("expires_at", n(9)), ("name", s("b")), ("neg", n(-5))]);
+    for (attr, bound) in [("expires_at", n(10)), ("name", s("c")), ("neg", n(-4)), ("expires_at", n("9.5"))] {
+        put(&*table, original.clone()).await;
+        let replacement = item("P", "A", &[("expires_at", n(100))]);
+        table
+            .put(replacement.clone(), Condition::AttrLessThan(attr.into(), bound.clone()))
+            .await
+            .unwrap_or_else(|err| panic!("{attr} < {bound:?}: {err:?}"));
+        assert_eq!(get(&*table, "P", "A").await, Some(replacement));
+    }
+
+    put(&*table, original.clone()).await;
+    let attempts = [
+        Condition::AttrLessThan("expires_at".into(), n(9)),
+        Condition::AttrLessThan("expires_at".into(), n(8)),
+        Condition::AttrLessThan("expires_at".into(), s("10")),
+        Condition::AttrLessThan("name".into(), s("b")),
+        Condition::AttrLessThan("name".into(), s("a")),
+        Condition::AttrLessThan("neg".into(), n(-6)),
+        Condition::AttrLessThan("missing".into(), n(1_000)),
+    ];
+    for condition in attempts {
+        let attempt = item("P", "A", &[("hijacked", s("yes"))]);
+        assert_condition_failed(table.put(attempt, condition).await, None);
+    }
+    assert_eq!(get(&*table, "P", "A").await, Some(original));
+
+    let on_missing = Condition::AttrLessThan("expires_at".into(), n(1_000));
+    assert_condition_failed(table.put(item("P", "B", &[]), on_missing).await, None);
+    assert_eq!(get(&*table, "P", "B").await, None);
+}
+
+/// `AnyOf` holds when one of its conditions does, whichever; its branches may name the same
+/// kind of condition on different attributes; an empty `AnyOf` never holds.
+pub async fn a_put_with_any_of_holds_when_any_branch_holds(table: Arc<dyn Table>) {
+    let either = || {
+        Condition::AnyOf(vec![
+            Condition::AttrEquals("status".into(), s("open")),
+            Condition::AttrEquals("owner".into(), s("me")),
+            Condition::VersionIs(7),
+        ])
+    };
+    for attrs in [
+        vec![("status", s("open")), ("owner", s("you"))],
+        vec![("status", s("closed")), ("owner", s("me"))],
+        vec![("status", s("closed")), (VERSION, n(7))],
+    ] {
+        put(&*table, item("P", "A", &attrs)).await;
+        let replacement = item("P", "A", &[("status", s("replaced"))]);
+        table.put(replacement.clone(), either()).await.unwrap_or_else(|err| panic!("{attrs:?}: {err:?}"));
+        assert_eq!(get(&*table, "P", "A").await, Some(replacement));
+    }
+
+    let original = item("P", "A", &[("status", s("closed")), ("owner", s("you")), (VERSION, n(6))]);
+    put(&*table, original.clone()).await;
+    assert_condition_failed(table.put(item("P", "A", &[]), either()).await, None);
+    assert_condition_failed(table.put(item("P", "A", &[]), Condition::AnyOf(vec![])).await, None);
+    assert_eq!(get(&*table, "P", "A").await, Some(original));
+
+    let absent_or_open =
+        Condition::AnyOf(vec![Condition::ItemAbsent, Condition::AttrEquals("status".into(), s("open"))]);
+    table.put(item("P", "NEW", &[]), absent_or_open).await.expect("put failed on a missing item");
+    assert_eq!(get(&*table, "P", "NEW").await, Some(item("P", "NEW", &[])));
+}
+
+/// `Condition::absent_or_expired`: a missing or expired item is replaced, by a put, an update
+/// or a transaction; a live one (expiring now or later) or one without the attribute is kept.
+pub async fn an_expired_item_is_replaceable_as_if_it_were_absent(table: Arc<dyn Table>) {
+    let now = 1_700_000_000_i64;
+    let fresh = item("E", "A", &[("expires_at", n(now + 60)), ("owner", s("new"))]);
+    table.put(fresh.clone(), Condition::absent_or_expired("expires_at", now)).await.expect("absent");
+    assert_eq!(get(&*table, "E", "A").await, Some(fresh.clone()));
+
+    for live in [now, now + 1] {
+        put(&*table, item("E", "A", &[("expires_at", n(live)), ("owner", s("old"))])).await;
+        let result = table.put(fresh.clone(), Condition::absent_or_expired("expires_at", now)).await;
+        assert_condition_failed(result, None);
+        let update = Update::new(key("E", "A"), Condition::absent_or_expired("expires_at", now))
+            .set("owner", s("new"));
+        assert_condition_failed(table.update(update).await, None);
+        assert_eq!(string_attr(&get(&*table, "E", "A").await.unwrap(), "owner"), "old");
+    }
+    put(&*table, item("E", "A", &[("owner", s("old"))])).await;
+    assert_condition_failed(
+        table.put(fresh.clone(), Condition::absent_or_expired("expires_at", now)).await,
+        None,
+    );
+
+    put(&*table, item("E", "A", &[("expires_at", n(now - 1)), ("owner", s("old"))])).await;
+    table.put(fresh.clone(), Condition::absent_or_expired("expires_at", now)).await.expect("expired put");
+    assert_eq!(get(&*table, "E", "A").await, Some(fresh.clone()));
+
+    put(&*table, item("E", "A", &[("expires_at", n(now - 1)), ("owner", s("old"))])).await;
+    let update = Update::new(key("E", "A"), Condition::absent_or_expired("expires_at", now))
+        .set("owner", s("new"))
+        .set("expires_at", n(now + 60));
+    table.update(update).await.expect("expired update");
+    assert_eq!(get(&*table, "E", "A").await, Some(fresh.clone()));
+
+    put(&*table, item("E", "A", &[("expires_at", n(now - 1)), ("owner", s("old"))])).await;
+    table
+        .transact(vec![
+            put_op(fresh.clone(), Condition::absent_or_expired("expires_at", now)),
+            WriteOp::Check {
+                key: key("E", "NOBODY"),
+                condition: Condition::absent_or_expired("expires_at", now),
+            },
+        ])
+        .await
+        .expect("expired transaction");
+    assert_eq!(get(&*table, "E", "A").await, Some(fresh));
+}
+
 // ----------------------------------------------------------------------------------------
 // Updates
 
@@ -1067,6 +1184,21 @@ pub async fn racing_item_absent_puts_let_exactly_one_writer_win(table: Arc<dyn T
     .await;
     let winner = single_winner(results);
     assert_eq!(get(&*table, "RACE", "NEW").await, Some(item("RACE", "NEW", &[("writer", n(winner))])));
+}
+
+/// Of many puts racing to replace one expired item, exactly one wins: an expired record (an
+/// idempotency key, a lease) is taken over by a single writer.
+pub async fn racing_puts_on_an_expired_item_let_exactly_one_writer_win(table: Arc<dyn Table>) {
+    let now = unix_now() as i64;
+    put(&*table, item("RACE", "LEASE", &[("expires_at", n(now - 10)), ("writer", s("nobody"))])).await;
+    let results = race(&table, RACERS, |table, i| async move {
+        let item = item("RACE", "LEASE", &[("expires_at", n(now + 60)), ("writer", n(i))]);
+        table.put(item, Condition::absent_or_expired("expires_at", now)).await
+    })
+    .await;
+    let winner = single_winner(results);
+    let stored = get(&*table, "RACE", "LEASE").await;
+    assert_eq!(stored, Some(item("RACE", "LEASE", &[("expires_at", n(now + 60)), ("writer", n(winner))])));
 }
 
 /// Concurrent `add`s on one attribute lose no increment.

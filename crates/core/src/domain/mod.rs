@@ -9,6 +9,7 @@ pub mod extraction;
 pub mod files;
 pub mod form;
 pub mod history;
+pub mod idempotency;
 pub mod ids;
 pub mod liveness;
 pub mod mrz;

@@ -69,6 +69,14 @@ pub enum Condition {
     VersionIs(u64),
     /// The stored item has this attribute with exactly this value.
     AttrEquals(String, AttributeValue),
+    /// The stored item has this attribute, of the same type as the value (number, string or
+    /// binary), and it is less than the value: numbers numerically, strings and binaries byte by
+    /// byte, as DynamoDB's `<` compares them.
+    AttrLessThan(String, AttributeValue),
+    /// At least one of these conditions holds (an empty list never holds). With
+    /// `[ItemAbsent, AttrLessThan("expires_at", now)]` an expired item can be replaced as if it
+    /// were absent.
+    AnyOf(Vec<Condition>),
 }
 
 impl Condition {
@@ -85,7 +93,38 @@ impl Condition {
                 |v| matches!(v, AttributeValue::N(n) if n.parse::<u64>().ok() == Some(*expected)),
             ),
             Condition::AttrEquals(name, value) => current.and_then(|item| item.get(name)) == Some(value),
+            Condition::AttrLessThan(name, bound) => {
+                current.and_then(|item| item.get(name)).is_some_and(|stored| less_than(stored, bound))
+            }
+            Condition::AnyOf(conditions) => conditions.iter().any(|c| c.holds_for(current)),
         }
+    }
+
+    /// The item is absent, or its numeric `attribute` is below `now`: the condition that lets an
+    /// expired item be replaced as if it were gone (TTL deletion being lazy).
+    pub fn absent_or_expired(attribute: impl Into<String>, now: i64) -> Self {
+        Condition::AnyOf(vec![
+            Condition::ItemAbsent,
+            Condition::AttrLessThan(attribute.into(), AttributeValue::N(now.to_string())),
+        ])
+    }
+}
+
+/// `stored < bound` as DynamoDB evaluates it: false across types and for unordered types.
+fn less_than(stored: &AttributeValue, bound: &AttributeValue) -> bool {
+    match (stored, bound) {
+        (AttributeValue::N(a), AttributeValue::N(b)) => {
+            match (a.trim().parse::<i128>(), b.trim().parse::<i128>()) {
+                (Ok(a), Ok(b)) => a < b,
+                _ => match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+                    (Ok(a), Ok(b)) => a < b,
+                    _ => false,
+                },
+            }
+        }
+        (AttributeValue::S(a), AttributeValue::S(b)) => a.as_bytes() < b.as_bytes(),
+        (AttributeValue::B(a), AttributeValue::B(b)) => a < b,
+        _ => false,
     }
 }
 

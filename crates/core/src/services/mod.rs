@@ -4,6 +4,7 @@
 mod changes;
 mod decisions;
 mod extract;
+mod idempotency;
 mod liveness;
 mod progress;
 mod public_view;
@@ -21,6 +22,10 @@ mod workflows;
 pub use changes::CONCURRENT_CHANGE;
 pub use decisions::{Resubmit, Resubmitted, ReviewSession};
 pub use extract::{ExtractRequest, ExtractionView};
+pub use idempotency::{
+    is_replayable, Idempotency, IdempotencyClaim, IdempotencySettings, IdempotentRequest, StoredResponse,
+    IDEMPOTENCY_LEASE_SECONDS, IDEMPOTENCY_RETENTION_SECONDS, MAX_STORED_RESPONSE_BYTES,
+};
 pub use liveness::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};
 pub use public_view::{
     PublicCorrection, PublicDocument, PublicLivenessSession, PublicSessionState, PublicStep, PublicWorkflow,
@@ -58,6 +63,8 @@ pub struct Settings {
     pub uploads: UploadSettings,
     /// Failed liveness attempts allowed per step before the step is locked (AWS suggests a cap).
     pub liveness_max_failed_attempts: usize,
+    /// Idempotent retries of tenant requests: the key sealing kept responses, and lifetimes.
+    pub idempotency: IdempotencySettings,
 }
 
 /// Limits of document uploads.
