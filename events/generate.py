@@ -116,3 +116,20 @@ event("tenant-review-session", "POST", "/v1/sessions/{session_id}/review", {"ses
       {"decision": "rejected", "notes": "Document photo is blurred", "reasons": ["document_unreadable"]}, auth=True)
 event("tenant-resubmit-step", "POST", "/v1/sessions/{session_id}/resubmit", {"session_id": SESSION},
       {"step_id": "id_document", "message": "Please upload a sharper photo of your ID"}, auth=True)
+WE = "we_0123456789abcdef0123456789abcdef"
+event("tenant-create-webhook-endpoint", "POST", "/v1/webhook_endpoints", None,
+      {"url": "https://hooks.example.com/kyc", "events": ["session.completed", "session.approved"]}, auth=True)
+event("tenant-list-webhook-endpoints", "GET", "/v1/webhook_endpoints", None, auth=True)
+event("tenant-get-webhook-endpoint", "GET", "/v1/webhook_endpoints/{endpoint_id}", {"endpoint_id": WE}, auth=True)
+event("tenant-update-webhook-endpoint", "PATCH", "/v1/webhook_endpoints/{endpoint_id}", {"endpoint_id": WE},
+      {"enabled": False}, auth=True)
+event("tenant-delete-webhook-endpoint", "DELETE", "/v1/webhook_endpoints/{endpoint_id}", {"endpoint_id": WE},
+      auth=True)
+event("tenant-rotate-webhook-secret", "POST", "/v1/webhook_endpoints/{endpoint_id}/rotate_secret",
+      {"endpoint_id": WE}, auth=True)
+event("tenant-test-webhook-endpoint", "POST", "/v1/webhook_endpoints/{endpoint_id}/test", {"endpoint_id": WE},
+      auth=True)
+event("tenant-list-webhook-deliveries", "GET", "/v1/webhook_endpoints/{endpoint_id}/deliveries",
+      {"endpoint_id": WE}, query="limit=20", auth=True)
+event("tenant-retry-webhook-delivery", "POST", "/v1/webhook_deliveries/{delivery_id}/retry",
+      {"delivery_id": WE + ".evt_0190c0ffee0123456789abcdef01"}, auth=True)

@@ -10,7 +10,7 @@ use kyc_core::domain::secrets::Mode;
 use kyc_core::services::{IdempotencySettings, Ports, Services, Settings, UploadSettings};
 use kyc_http::{app, routes, AppState};
 use kyc_local::{FsBlobs, LocalExtractor, SqliteTable};
-use kyc_testkit::{CountingExtractor, CountingTable, ManualClock, ScriptedLiveness};
+use kyc_testkit::{CountingExtractor, CountingTable, ManualClock, ScriptedLiveness, ScriptedWebhooks};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tempfile::TempDir;
@@ -27,6 +27,8 @@ pub struct TestApp {
     pub liveness: Arc<ScriptedLiveness>,
     /// The test-mode extractor, counting its calls.
     pub extractor: Arc<CountingExtractor>,
+    /// The webhook receiver side, scripted per test (unless the app sends for real).
+    pub webhooks: Arc<ScriptedWebhooks>,
     pub dir: TempDir,
     /// A `sk_test_` key of the default tenant.
     pub api_key: String,
@@ -84,8 +86,23 @@ impl TestApp {
         Some(Self::spawn_on(Arc::new(table), tempfile::tempdir().expect("temp dir")).await)
     }
 
+    /// The app on a fresh SQLite store, delivering webhooks through `sender` (a real HTTP client).
+    pub async fn spawn_sending_with(sender: Arc<dyn kyc_core::ports::WebhookSender>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
+        Self::spawn_with(Arc::new(sqlite), dir, Some(sender)).await
+    }
+
     /// The app on `store`, with documents and other files in `dir`.
     pub async fn spawn_on(store: Arc<dyn kyc_core::ports::Table>, dir: TempDir) -> Self {
+        Self::spawn_with(store, dir, None).await
+    }
+
+    async fn spawn_with(
+        store: Arc<dyn kyc_core::ports::Table>,
+        dir: TempDir,
+        sender: Option<Arc<dyn kyc_core::ports::WebhookSender>>,
+    ) -> Self {
         let table = Arc::new(CountingTable::new(store));
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
         let blobs = FsBlobs::open(dir.path().join("blobs"), BASE_URL).expect("blob folder");
@@ -99,6 +116,7 @@ impl TestApp {
             idempotency: IdempotencySettings::new(
                 SealingKey::derive("api tests idempotency secret, not for production").unwrap(),
             ),
+            webhooks: kyc_core::services::WebhookSettings::default(),
         };
         let ports = Ports {
             table: table.clone(),
@@ -108,12 +126,23 @@ impl TestApp {
             test_extractor: extractor.clone(),
             live_extractor: Arc::new(LocalExtractor::new(Arc::new(blobs.clone()), false)),
         };
-        let state = AppState::new(Services::new(ports, settings));
+        let webhooks = Arc::new(ScriptedWebhooks::default());
+        let sender = sender.unwrap_or_else(|| webhooks.clone());
+        let state = AppState::new(Services::new(ports, settings).with_webhook_sender(sender));
         let services = state.services.clone();
         let routes = routes::all();
         let router = app(routes, state).merge(kyc_local::blob_server::router(blobs));
-        let mut app =
-            Self { router, services, table, clock, liveness, extractor, dir, api_key: String::new() };
+        let mut app = Self {
+            router,
+            services,
+            table,
+            clock,
+            liveness,
+            extractor,
+            webhooks,
+            dir,
+            api_key: String::new(),
+        };
         app.api_key = app.new_tenant_key(Mode::Test).await;
         app
     }

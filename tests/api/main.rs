@@ -17,3 +17,5 @@ mod subsessions;
 mod tenant_api;
 mod uploads;
 mod verification;
+mod webhook_reference;
+mod webhooks;

@@ -9,6 +9,9 @@
 //! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#STATUS#status` / gsi2sk `created_at#s`  |
 //! | open marker     | `SESSION#s`        | `OPEN`                 | `OPEN#shard`          | `expires_at#s`         |
 //! | document number use | `DOCNUM#sha256(tenant, country, number)` | `SESSION#s#DOC#d` |                |                        |
+//! | outbox event, until fanned out |  (as above)  |                        | `OUTBOX#shard`        | `created_at#event`     |
+//! | webhook endpoint| `TENANT#t`         | `WEBHOOK#endpoint`     |                       |                        |
+//! | webhook delivery| `WEBHOOK#endpoint` | `DELIVERY#event`       | `WEBHOOK_DUE#shard` (while pending) | `next_at#endpoint#event` |
 //! | step progress   | `SESSION#s`        | `STEP#step_id`         |                       |                        |
 //! | document        | `SESSION#s`        | `DOC#doc_id`           |                       |                        |
 //! | correction      | `SESSION#s`        | `CORR#corr_id`         |                       |                        |
@@ -37,6 +40,9 @@ use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::SecretHash;
 use crate::domain::session::{SessionRecord, SessionStatus, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
+use crate::domain::webhooks::{
+    DeliveryRecord, DeliveryStatus, EndpointRecord as WebhookEndpointRecord, WebhookEndpointId,
+};
 use crate::domain::workflow::WorkflowRecord;
 use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK, TTL};
 use serde::de::DeserializeOwned;
@@ -129,6 +135,34 @@ pub mod keys {
     /// GSI1 partition of one shard of the open sessions, by expiry.
     pub fn open_sessions_index(shard: u8) -> String {
         format!("OPEN#{shard}")
+    }
+
+    /// GSI1 partition of one shard of the events not yet fanned out to webhook endpoints.
+    pub fn outbox_index(shard: u8) -> String {
+        format!("OUTBOX#{shard}")
+    }
+
+    /// A tenant's webhook endpoint.
+    pub fn webhook_endpoint(tenant: &TenantId, endpoint: &WebhookEndpointId) -> Key {
+        Key::new(tenant_partition(tenant), format!("WEBHOOK#{endpoint}"))
+    }
+
+    /// Sort-key prefix of a tenant's webhook endpoints.
+    pub const WEBHOOK_ENDPOINTS_PREFIX: &str = "WEBHOOK#";
+
+    /// Partition of one endpoint's deliveries.
+    pub fn deliveries_partition(endpoint: &WebhookEndpointId) -> String {
+        format!("WEBHOOK#{endpoint}")
+    }
+
+    /// One delivery: an event for an endpoint.
+    pub fn delivery(endpoint: &WebhookEndpointId, event_id: &str) -> Key {
+        Key::new(deliveries_partition(endpoint), format!("DELIVERY#{event_id}"))
+    }
+
+    /// GSI1 partition of one shard of the deliveries waiting for an attempt, by due time.
+    pub fn due_deliveries_index(shard: u8) -> String {
+        format!("WEBHOOK_DUE#{shard}")
     }
 }
 
@@ -354,12 +388,52 @@ pub fn audit_item(session: &SessionId, version: u64, entry: &AuditEntry) -> Resu
     encode(&Key::new(keys::session_log_partition(session), log_sort_key("AUDIT", version, 0)), entry)
 }
 
-/// The `seq`-th outbox event of the change that wrote session `version`.
+/// The `seq`-th outbox event of the change that wrote session `version`, listed in the outbox
+/// index until it is fanned out to webhook endpoints.
 pub fn event_item(version: u64, seq: usize, event: &OutboxEvent) -> Result<Item, CodecError> {
-    encode(
-        &Key::new(keys::session_log_partition(&event.session_id), log_sort_key("EVENT", version, seq)),
-        event,
-    )
+    let item = encode(&event_key(&event.session_id, version, seq), event)?;
+    Ok(with_index(
+        item,
+        keys::outbox_index(shard_of(&event.event_id)),
+        format!("{}#{}", event.created_at.rfc3339(), event.event_id),
+    ))
+}
+
+/// The key of an outbox event item.
+pub fn event_key(session: &SessionId, version: u64, seq: usize) -> Key {
+    Key::new(keys::session_log_partition(session), log_sort_key("EVENT", version, seq))
+}
+
+/// How many partitions the outbox and due-delivery indexes spread their entries over.
+pub const DISPATCH_SHARDS: u8 = 8;
+
+/// The shard of an id in the dispatch indexes.
+pub fn shard_of(id: &str) -> u8 {
+    let sum: u32 = id.bytes().map(u32::from).sum();
+    (sum % u32::from(DISPATCH_SHARDS)) as u8
+}
+
+/// A webhook endpoint (in its tenant's partition).
+pub fn endpoint_item(endpoint: &WebhookEndpointRecord) -> Result<Item, CodecError> {
+    encode(&keys::webhook_endpoint(&endpoint.tenant_id, &endpoint.endpoint_id), endpoint)
+}
+
+/// A webhook delivery, listed in the due index while it waits for an attempt.
+pub fn delivery_item(delivery: &DeliveryRecord) -> Result<Item, CodecError> {
+    let item = encode(&keys::delivery(&delivery.endpoint_id, &delivery.event_id), delivery)?;
+    Ok(match (delivery.status, delivery.next_attempt_at) {
+        (DeliveryStatus::Pending, Some(at)) => with_index(
+            item,
+            keys::due_deliveries_index(shard_of(&delivery.event_id)),
+            format!("{:012}#{}#{}", at.max(0), delivery.endpoint_id, delivery.event_id),
+        ),
+        _ => item,
+    })
+}
+
+/// The due-index sort keys of deliveries due at `now` (an inclusive range).
+pub fn due_range(now: i64) -> (String, String) {
+    (format!("{:012}", 0), format!("{:012}#~", now.max(0)))
 }
 
 /// Every item of one session partition, sorted out by kind.

@@ -5,6 +5,7 @@ mod seed;
 
 use kyc_core::services::Services;
 use kyc_http::{app, routes, AppState};
+use kyc_outbound::HttpWebhookSender;
 use kyc_runtime::{init_logging, local_blobs, services, Config};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -16,10 +17,11 @@ use tower_http::cors::CorsLayer;
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     init_logging(config.log_format);
-    let services = services(&config).await?;
+    let services = services(&config).await?.with_webhook_sender(Arc::new(HttpWebhookSender::new()));
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
     let state = AppState::new(services);
     tokio::spawn(sweep_forever(state.services.clone(), Duration::from_secs(config.sweep_interval_seconds)));
+    tokio::spawn(deliver_webhooks_forever(state.services.clone()));
     let routes = routes::all();
     let mut app = app(routes, state);
     // Presigned upload/download URLs point here when documents live on the local filesystem
@@ -58,6 +60,26 @@ async fn sweep_forever(services: Arc<Services>, every: Duration) {
         }
     }
 }
+
+/// The in-process twin of webhook delivery on AWS: every second, fan out new outbox events and
+/// make the attempts that are due, on the same schedule (scaled by `KYC_WEBHOOK_RETRY_SCALE`).
+async fn deliver_webhooks_forever(services: Arc<Services>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match services.dispatch_webhooks(WEBHOOKS_PER_TICK).await {
+            Ok(report) if report.attempts > 0 => {
+                tracing::info!(attempts = report.attempts, delivered = report.delivered, "webhook deliveries")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "webhook dispatch failed; retrying"),
+        }
+    }
+}
+
+/// Events fanned out, and attempts made, per shard and tick at most.
+const WEBHOOKS_PER_TICK: usize = 50;
 
 /// Sessions one local sweep expires at most.
 const SESSIONS_PER_SWEEP: usize = 500;

@@ -20,6 +20,11 @@ pub fn created<T: Serialize>(data: T) -> Success<T> {
     Success { status: StatusCode::CREATED, data }
 }
 
+/// 202 with `data`: the work is queued.
+pub fn accepted<T: Serialize>(data: T) -> Success<T> {
+    Success { status: StatusCode::ACCEPTED, data }
+}
+
 #[derive(Serialize)]
 struct Body<'a, T> {
     status: &'static str,

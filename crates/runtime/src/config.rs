@@ -137,6 +137,9 @@ pub struct Config {
     /// How often the dev server's in-process sweepers run (`KYC_SWEEP_INTERVAL_SECONDS`, 30;
     /// on AWS a schedule runs the sweeper function instead).
     pub sweep_interval_seconds: u64,
+    /// Multiplies every webhook retry delay (`KYC_WEBHOOK_RETRY_SCALE`, 1; 0.01 turns 5 minutes
+    /// into 3 seconds for demos and tests).
+    pub webhook_retry_scale: f64,
 }
 
 impl Config {
@@ -229,6 +232,14 @@ impl Config {
                 )?,
                 None => 30,
             };
+        let webhook_retry_scale = match var("KYC_WEBHOOK_RETRY_SCALE") {
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .filter(|scale| scale.is_finite() && *scale > 0.0 && *scale <= 1_000.0)
+                .context("KYC_WEBHOOK_RETRY_SCALE must be a number above 0 and at most 1000")?,
+            None => 1.0,
+        };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -248,6 +259,7 @@ impl Config {
             log_format,
             port,
             sweep_interval_seconds,
+            webhook_retry_scale,
         })
     }
 }
@@ -328,6 +340,18 @@ mod tests {
         assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
         assert_eq!(config.sweep_interval_seconds, 30);
+    }
+
+    #[test]
+    fn the_webhook_retry_scale_is_a_positive_factor() {
+        assert_eq!(config(&[]).unwrap().webhook_retry_scale, 1.0);
+        assert_eq!(config(&[("KYC_WEBHOOK_RETRY_SCALE", "0.01")]).unwrap().webhook_retry_scale, 0.01);
+        for bad in ["0", "-1", "NaN", "fast"] {
+            assert!(
+                config_err(&[("KYC_WEBHOOK_RETRY_SCALE", bad)]).contains("KYC_WEBHOOK_RETRY_SCALE"),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         uploads: config.uploads.clone(),
         liveness_max_failed_attempts: config.liveness_max_failed_attempts,
         idempotency: IdempotencySettings::new(sealing_key(&config.idempotency_secret)?),
+        webhooks: kyc_core::services::WebhookSettings {
+            retry_scale: config.webhook_retry_scale,
+            ..kyc_core::services::WebhookSettings::default()
+        },
     };
     let aws = AwsEnvironment::default();
     let blobs = open_blobs(config, &aws).await?;

@@ -194,6 +194,7 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
             )
             .unwrap(),
         ),
+        webhooks: kyc_core::services::WebhookSettings::default(),
     };
     let services = Arc::new(Services::new(ports, settings));
     let tenant = services.create_tenant("Sweep").await.unwrap();

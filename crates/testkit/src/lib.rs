@@ -18,6 +18,7 @@ pub use counting_extractor::CountingExtractor;
 pub use fixtures::png;
 pub use manual_clock::ManualClock;
 pub use scripted_liveness::ScriptedLiveness;
+pub use scripted_webhooks::ScriptedWebhooks;
 
 /// Expands to the whole [`table_conformance`] suite as `#[tokio::test]`s.
 ///
@@ -214,3 +215,4 @@ mod fixtures;
 
 mod manual_clock;
 mod scripted_liveness;
+mod scripted_webhooks;

@@ -98,6 +98,8 @@ impl EventType {
 /// An event waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxEvent {
+    /// `evt_` + milliseconds since the epoch (12 hex digits) + 80 random bits: unique, and in
+    /// creation order as text. Webhook deliveries use it as `webhook-id`.
     pub event_id: String,
     #[serde(rename = "type")]
     pub event_type: EventType,
@@ -113,5 +115,27 @@ pub struct OutboxEvent {
     /// The session's risk score after the change, once its checks ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_score: Option<u8>,
+    /// Whether the session is a live-mode one (test-mode events reach test-mode endpoints only).
+    #[serde(default)]
+    pub livemode: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_reference: Option<String>,
     pub created_at: Timestamp,
+}
+
+impl OutboxEvent {
+    /// A new event id, ordered by creation time.
+    pub fn mint_id(at_millis: u128) -> String {
+        let mut random = [0u8; 10];
+        getrandom::fill(&mut random).expect("the operating system's random source failed");
+        format!("evt_{:012x}{}", at_millis & 0xffff_ffff_ffff, hex::encode(random))
+    }
+
+    /// The event's name as webhooks carry it (`session.completed`).
+    pub fn type_name(&self) -> String {
+        serde_json::to_value(self.event_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
 }

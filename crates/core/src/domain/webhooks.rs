@@ -1,6 +1,10 @@
 //! Webhooks as the Standard Webhooks specification (v1) defines them: endpoint secrets, the
 //! signature, the retry schedule, and which addresses a delivery may reach.
 
+use super::history::OutboxEvent;
+use super::ids::TenantId;
+use super::secrets::Mode;
+use super::time::Timestamp;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -187,6 +191,259 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     !refused
 }
 
+/// Longest endpoint URL accepted.
+pub const MAX_URL_LEN: usize = 2_048;
+
+/// Which addresses a delivery may connect to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressPolicy {
+    /// Live mode: public unicast addresses only (see [`is_public_address`]).
+    PublicOnly,
+    /// Test mode: public addresses and this machine's loopback (a receiver under development).
+    PublicAndLoopback,
+}
+
+impl AddressPolicy {
+    pub fn allows(self, ip: IpAddr) -> bool {
+        is_public_address(ip) || (self == Self::PublicAndLoopback && ip.to_canonical().is_loopback())
+    }
+}
+
+/// An endpoint URL: `https` (or, for test-mode endpoints, `http` to localhost or a loopback
+/// address), no credentials, no fragment, at most [`MAX_URL_LEN`] characters. A host that is an
+/// IP literal must be one the policy allows; host names are checked again on every delivery,
+/// against the addresses they resolve to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WebhookUrl(String);
+
+impl WebhookUrl {
+    pub fn parse(text: &str, policy: AddressPolicy) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() || text.len() > MAX_URL_LEN {
+            return Err(format!("url must be 1 to {MAX_URL_LEN} characters"));
+        }
+        let url = url::Url::parse(text).map_err(|e| format!("url is not a valid URL: {e}"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("url must not carry credentials".into());
+        }
+        if url.fragment().is_some() {
+            return Err("url must not have a fragment".into());
+        }
+        let host = url.host().ok_or("url needs a host")?;
+        let loopback = match &host {
+            url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback && policy == AddressPolicy::PublicAndLoopback => {}
+            "http" => {
+                return Err(
+                    "url must use https (http is accepted for localhost on test-mode endpoints)".into()
+                )
+            }
+            _ => return Err("url must be an https URL".into()),
+        }
+        let literal = match host {
+            url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+            url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+            url::Host::Domain(name) if name.eq_ignore_ascii_case("localhost") => {
+                Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
+            }
+            url::Host::Domain(_) => None,
+        };
+        if literal.is_some_and(|ip| !policy.allows(ip)) {
+            return Err("url must point at a public address".into());
+        }
+        Ok(Self(url.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The events an endpoint receives: names of event types, or `*` for all of them.
+pub fn check_event_filter(events: &[String]) -> Result<(), String> {
+    if events.is_empty() || events.len() > 50 {
+        return Err("events must list 1 to 50 event types, or [\"*\"]".into());
+    }
+    if events.iter().any(|e| e == "*") {
+        return if events.len() == 1 {
+            Ok(())
+        } else {
+            Err("\"*\" cannot be combined with other events".into())
+        };
+    }
+    for event in events {
+        let known =
+            serde_json::from_value::<super::history::EventType>(serde_json::Value::String(event.clone()))
+                .is_ok()
+                || event == TEST_EVENT;
+        if !known {
+            return Err(format!("events: '{event}' is not an event type"));
+        }
+    }
+    Ok(())
+}
+
+/// The event `POST /v1/webhook_endpoints/{id}/test` sends.
+pub const TEST_EVENT: &str = "webhook.test";
+
+/// A signing secret as stored: sealed (encrypted) with the deployment's key, never in clear.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSecret {
+    pub sealed: String,
+    pub created_at: Timestamp,
+    /// Set on a rotated-out secret: it keeps signing beside the new one until then (unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retires_at: Option<i64>,
+}
+
+/// A tenant's webhook endpoint (`WEBHOOK#…` item of the tenant's partition).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointRecord {
+    pub endpoint_id: WebhookEndpointId,
+    pub tenant_id: TenantId,
+    /// Events of sessions in this mode only.
+    pub mode: Mode,
+    pub url: WebhookUrl,
+    pub events: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// Why the platform disabled it (410 Gone, five days of failures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    /// Newest first.
+    pub secrets: Vec<StoredSecret>,
+    /// Since when every attempt failed (cleared by a success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+impl EndpointRecord {
+    /// Whether the endpoint takes events of this type.
+    pub fn subscribes_to(&self, event_type: &str) -> bool {
+        self.events.iter().any(|e| e == "*" || e == event_type)
+    }
+}
+
+/// An endpoint that fails without a single success for this long is disabled.
+pub const DISABLE_AFTER_FAILING_SECONDS: i64 = 5 * 24 * 3600;
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Every scheduled attempt failed (dead-lettered); a manual retry may still send it.
+    Failed,
+    /// The endpoint was disabled or deleted before it could be delivered.
+    Canceled,
+}
+
+/// One attempt to deliver.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    pub duration_ms: u64,
+    /// Why no answer came (timeout, refused address, connection error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The first KB of the receiver's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual: bool,
+}
+
+/// Attempts kept in a delivery's log (older ones are dropped from the record, not from the count).
+pub const KEPT_ATTEMPTS: usize = 20;
+
+/// One event for one endpoint (`DELIVERY#event` item of the endpoint's partition).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    pub endpoint_id: WebhookEndpointId,
+    pub tenant_id: TenantId,
+    pub event_id: String,
+    pub event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<super::ids::SessionId>,
+    pub status: DeliveryStatus,
+    /// The exact body every attempt sends (the signature covers it).
+    pub payload: String,
+    /// Scheduled attempts made so far (manual retries not counted).
+    pub attempt_count: u32,
+    /// The next attempt is a tenant's manual retry (it does not count among the scheduled ones).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manual_retry: bool,
+    pub attempts: Vec<AttemptRecord>,
+    /// When the next attempt is due (unix seconds), while pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+impl DeliveryRecord {
+    /// The public id: the endpoint and the event.
+    pub fn delivery_id(&self) -> String {
+        format!("{}.{}", self.endpoint_id, self.event_id)
+    }
+}
+
+/// Splits a delivery id into its endpoint and event ids.
+pub fn parse_delivery_id(text: &str) -> Option<(WebhookEndpointId, String)> {
+    let (endpoint, event) = text.split_once('.')?;
+    let endpoint = WebhookEndpointId::parse(endpoint)?;
+    let valid = event.strip_prefix("evt_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 64 && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    });
+    valid.then(|| (endpoint, event.to_owned()))
+}
+
+/// The body of a webhook: ids and outcomes, never images or form values.
+pub fn payload(event: &OutboxEvent) -> String {
+    let mut data = serde_json::json!({
+        "session_id": event.session_id,
+        "status": event.status,
+        "livemode": event.livemode,
+    });
+    let fields = [
+        ("external_reference", event.external_reference.as_ref().map(|r| serde_json::json!(r))),
+        ("step_id", event.step_id.as_ref().map(|s| serde_json::json!(s))),
+        ("resolution", event.resolution.map(|r| serde_json::json!(r))),
+        ("risk_score", event.risk_score.map(|r| serde_json::json!(r))),
+    ];
+    for (name, value) in fields {
+        if let Some(value) = value {
+            data[name] = value;
+        }
+    }
+    serde_json::json!({"type": event.type_name(), "timestamp": event.created_at, "data": data}).to_string()
+}
+
+/// The body of a `webhook.test` event.
+pub fn test_payload(endpoint: &EndpointRecord, at: Timestamp) -> String {
+    serde_json::json!({
+        "type": TEST_EVENT,
+        "timestamp": at,
+        "data": {"endpoint_id": endpoint.endpoint_id, "livemode": endpoint.mode == Mode::Live},
+    })
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +530,51 @@ mod tests {
         for (text, public) in table {
             let ip: IpAddr = text.parse().unwrap();
             assert_eq!(is_public_address(ip), public, "{text}");
+        }
+    }
+
+    #[test]
+    fn endpoint_urls_are_https_or_local_http_for_test_mode() {
+        use AddressPolicy::*;
+        let table = [
+            ("https://hooks.example.com/kyc", PublicOnly, true),
+            ("http://hooks.example.com/kyc", PublicOnly, false),
+            ("http://127.0.0.1:4000/hook", PublicOnly, false),
+            ("http://127.0.0.1:4000/hook", PublicAndLoopback, true),
+            ("http://localhost:4000/hook", PublicAndLoopback, true),
+            ("http://[::1]:4000/hook", PublicAndLoopback, true),
+            ("http://10.0.0.5/hook", PublicAndLoopback, false),
+            ("https://169.254.169.254/latest/meta-data", PublicOnly, false),
+            ("https://192.168.1.10/hook", PublicAndLoopback, false),
+            ("https://user:pass@hooks.example.com/", PublicOnly, false),
+            ("https://hooks.example.com/#frag", PublicOnly, false),
+            ("ftp://hooks.example.com/", PublicOnly, false),
+            ("not a url", PublicOnly, false),
+        ];
+        for (url, policy, ok) in table {
+            assert_eq!(WebhookUrl::parse(url, policy).is_ok(), ok, "{url} {policy:?}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
+        assert!(WebhookUrl::parse(&long, PublicOnly).is_err());
+    }
+
+    #[test]
+    fn event_filters_name_known_events_or_everything() {
+        assert!(check_event_filter(&["*".into()]).is_ok());
+        assert!(check_event_filter(&["session.completed".into(), "session.approved".into()]).is_ok());
+        assert!(check_event_filter(&[]).is_err());
+        assert!(check_event_filter(&["*".into(), "session.completed".into()]).is_err());
+        assert!(check_event_filter(&["session.exploded".into()]).unwrap_err().contains("session.exploded"));
+    }
+
+    #[test]
+    fn delivery_ids_name_the_endpoint_and_the_event() {
+        let endpoint = WebhookEndpointId::mint();
+        let id = format!("{endpoint}.evt_0123456789abcdef");
+        assert_eq!(parse_delivery_id(&id), Some((endpoint, "evt_0123456789abcdef".into())));
+        for bad in ["", "we_x", "we_x.evt_", "nope.evt_1", &format!("{}.evt_a/b", WebhookEndpointId::mint())]
+        {
+            assert!(parse_delivery_id(bad).is_none(), "{bad}");
         }
     }
 

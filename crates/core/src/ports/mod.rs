@@ -5,9 +5,11 @@ pub mod clock;
 pub mod extractor;
 pub mod liveness;
 pub mod table;
+pub mod webhook_sender;
 
 pub use blobs::Blobs;
 pub use clock::{Clock, SystemClock};
 pub use extractor::Extractor;
 pub use liveness::LivenessProvider;
 pub use table::Table;
+pub use webhook_sender::WebhookSender;

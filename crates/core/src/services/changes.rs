@@ -170,7 +170,7 @@ impl<'a> SessionChange<'a> {
         }
         for (seq, (event_type, step_id, resolution)) in self.events.into_iter().enumerate() {
             let event = OutboxEvent {
-                event_id: format!("evt_{}", uuid::Uuid::new_v4().simple()),
+                event_id: OutboxEvent::mint_id(services.now_millis()),
                 event_type,
                 session_id: session.session_id,
                 tenant_id: session.tenant_id.clone(),
@@ -178,6 +178,8 @@ impl<'a> SessionChange<'a> {
                 step_id,
                 resolution,
                 risk_score,
+                livemode: session.mode == crate::domain::secrets::Mode::Live,
+                external_reference: session.external_reference.clone(),
                 created_at: self.at,
             };
             ops.push(put_new(codec::event_item(session.version + 1, seq, &event)?));

@@ -17,6 +17,7 @@ mod tenants;
 mod token_cache;
 mod uploads;
 mod verification;
+mod webhooks;
 mod workflows;
 
 pub use changes::CONCURRENT_CHANGE;
@@ -46,9 +47,13 @@ pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
     MAX_DOCUMENTS_PER_SESSION,
 };
+pub use webhooks::{
+    AttemptResult, CreateEndpoint, DeliveryPage, DeliveryView, DispatchReport, EndpointView, UpdateEndpoint,
+    WebhookSettings, MAX_ENDPOINTS_PER_TENANT,
+};
 
 use crate::domain::time::Timestamp;
-use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table};
+use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table, WebhookSender};
 use std::sync::Arc;
 use token_cache::TokenCache;
 
@@ -63,8 +68,11 @@ pub struct Settings {
     pub uploads: UploadSettings,
     /// Failed liveness attempts allowed per step before the step is locked (AWS suggests a cap).
     pub liveness_max_failed_attempts: usize,
-    /// Idempotent retries of tenant requests: the key sealing kept responses, and lifetimes.
+    /// Idempotent retries of tenant requests: the key sealing kept responses (and webhook
+    /// secrets), and lifetimes.
     pub idempotency: IdempotencySettings,
+    /// Webhook delivery: retry scale and timeout.
+    pub webhooks: WebhookSettings,
 }
 
 /// Limits of document uploads.
@@ -130,6 +138,8 @@ pub struct Services {
     live_extractor: Arc<dyn Extractor>,
     settings: Settings,
     tokens: TokenCache,
+    /// Set on the processes that deliver webhooks (the dev server, the delivery function).
+    webhook_sender: Option<Arc<dyn WebhookSender>>,
 }
 
 impl Services {
@@ -144,11 +154,23 @@ impl Services {
             live_extractor,
             settings,
             tokens: TokenCache::default(),
+            webhook_sender: None,
         }
+    }
+
+    /// These services, able to deliver webhooks through `sender`.
+    pub fn with_webhook_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
+        self.webhook_sender = Some(sender);
+        self
     }
 
     fn now(&self) -> Timestamp {
         Timestamp::from_datetime(self.clock.now())
+    }
+
+    /// Milliseconds since the unix epoch (event ids).
+    fn now_millis(&self) -> u128 {
+        u128::try_from(self.clock.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
     }
 
     /// The public link of a session's access token.

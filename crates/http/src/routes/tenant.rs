@@ -1,6 +1,6 @@
 //! The tenant API (`/v1/…`), authorized by an API key.
 
-use crate::envelope::{created, ok, Success};
+use crate::envelope::{accepted, created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Query, Tenant};
 use crate::AppState;
@@ -13,8 +13,8 @@ use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
-    CreateSession, ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage,
-    TenantSessionView,
+    CreateEndpoint, CreateSession, DeliveryPage, DeliveryView, EndpointView, ListSessions,
+    RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage, TenantSessionView, UpdateEndpoint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +31,15 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
+        .route("/v1/webhook_endpoints", post(create_endpoint).get(list_endpoints))
+        .route(
+            "/v1/webhook_endpoints/{endpoint_id}",
+            get(get_endpoint).patch(update_endpoint).delete(delete_endpoint),
+        )
+        .route("/v1/webhook_endpoints/{endpoint_id}/rotate_secret", post(rotate_secret))
+        .route("/v1/webhook_endpoints/{endpoint_id}/test", post(test_endpoint))
+        .route("/v1/webhook_endpoints/{endpoint_id}/deliveries", get(list_deliveries))
+        .route("/v1/webhook_deliveries/{delivery_id}/retry", post(retry_delivery))
 }
 
 #[derive(Serialize)]
@@ -222,4 +231,96 @@ async fn list_sessions(
     Query(request): Query<ListSessions>,
 ) -> Result<Success<SessionPage>, ApiError> {
     Ok(ok(state.services.list_sessions(&caller, request).await?))
+}
+
+async fn create_endpoint(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(request): Json<CreateEndpoint>,
+) -> Result<Success<EndpointView>, ApiError> {
+    Ok(created(state.services.create_webhook_endpoint(&caller, request).await?))
+}
+
+#[derive(Serialize)]
+struct EndpointList {
+    endpoints: Vec<EndpointView>,
+}
+
+async fn list_endpoints(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+) -> Result<Success<EndpointList>, ApiError> {
+    Ok(ok(EndpointList { endpoints: state.services.list_webhook_endpoints(&caller).await? }))
+}
+
+async fn get_endpoint(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<EndpointView>, ApiError> {
+    Ok(ok(state.services.webhook_endpoint(&caller, &id).await?))
+}
+
+async fn update_endpoint(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<UpdateEndpoint>,
+) -> Result<Success<EndpointView>, ApiError> {
+    Ok(ok(state.services.update_webhook_endpoint(&caller, &id, request).await?))
+}
+
+#[derive(Serialize)]
+struct EndpointDeleted {
+    id: String,
+    deleted: bool,
+}
+
+async fn delete_endpoint(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<EndpointDeleted>, ApiError> {
+    state.services.delete_webhook_endpoint(&caller, &id).await?;
+    Ok(ok(EndpointDeleted { id, deleted: true }))
+}
+
+async fn rotate_secret(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<EndpointView>, ApiError> {
+    Ok(ok(state.services.rotate_webhook_secret(&caller, &id).await?))
+}
+
+async fn test_endpoint(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<DeliveryView>, ApiError> {
+    Ok(accepted(state.services.send_test_webhook(&caller, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Query(page): Query<PageQuery>,
+) -> Result<Success<DeliveryPage>, ApiError> {
+    Ok(ok(state.services.list_webhook_deliveries(&caller, &id, page.limit, page.cursor).await?))
+}
+
+async fn retry_delivery(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<DeliveryView>, ApiError> {
+    Ok(accepted(state.services.retry_webhook_delivery(&caller, &id).await?))
 }
