@@ -13,6 +13,8 @@
 //!   (DetectDocumentText + MRZ first, AnalyzeID when needed; costs in its module docs).
 //! - [`RekognitionLiveness`]: the [`LivenessProvider`](kyc_core::ports::LivenessProvider) port
 //!   on Amazon Rekognition Face Liveness and CompareFaces.
+//! - [`SqsDeliveryQueue`]: the [`DeliveryQueue`](kyc_core::ports::DeliveryQueue) port on Amazon
+//!   SQS, whose visibility timeouts schedule webhook retries.
 
 #![warn(missing_docs)]
 
@@ -22,6 +24,8 @@ mod https;
 #[cfg(feature = "rekognition")]
 mod rekognition;
 mod s3_blobs;
+#[cfg(feature = "sqs")]
+mod sqs_queue;
 #[cfg(feature = "textract")]
 mod textract;
 
@@ -32,6 +36,8 @@ pub use https::{https_client, AWS_ROOT_CAS_PEM};
 #[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};
 pub use s3_blobs::S3Blobs;
+#[cfg(feature = "sqs")]
+pub use sqs_queue::{sqs_client, SqsDeliveryQueue, MAX_VISIBILITY_SECONDS};
 #[cfg(feature = "textract")]
 pub use textract::{textract_client, TextractExtractor};
 

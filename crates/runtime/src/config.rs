@@ -140,6 +140,16 @@ pub struct Config {
     /// Multiplies every webhook retry delay (`KYC_WEBHOOK_RETRY_SCALE`, 1; 0.01 turns 5 minutes
     /// into 3 seconds for demos and tests).
     pub webhook_retry_scale: f64,
+    /// The SQS queue of webhook deliveries (`KYC_WEBHOOK_QUEUE_URL`; the background functions
+    /// on AWS), and an endpoint override for an emulator (`KYC_SQS_ENDPOINT`).
+    pub webhook_queue: Option<WebhookQueue>,
+}
+
+/// Where webhook deliveries are queued on AWS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookQueue {
+    pub url: String,
+    pub endpoint: Option<String>,
 }
 
 impl Config {
@@ -240,6 +250,13 @@ impl Config {
                 .context("KYC_WEBHOOK_RETRY_SCALE must be a number above 0 and at most 1000")?,
             None => 1.0,
         };
+        let webhook_queue = match var("KYC_WEBHOOK_QUEUE_URL").filter(|url| !url.is_empty()) {
+            Some(url) => {
+                url::Url::parse(&url).context("KYC_WEBHOOK_QUEUE_URL must be the queue's URL")?;
+                Some(WebhookQueue { url, endpoint: endpoint_override(&var, "KYC_SQS_ENDPOINT")? })
+            }
+            None => None,
+        };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -260,6 +277,7 @@ impl Config {
             port,
             sweep_interval_seconds,
             webhook_retry_scale,
+            webhook_queue,
         })
     }
 }

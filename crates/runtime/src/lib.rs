@@ -5,6 +5,8 @@ pub mod config;
 mod extraction;
 mod lambda;
 mod logging;
+#[cfg(feature = "sqs")]
+pub mod webhooks;
 
 pub use config::Config;
 pub use lambda::{serve_lambda, with_api_gateway_request_id};
@@ -23,6 +25,9 @@ use std::sync::Arc;
 /// and shared by every other one: loading it once per client costs each cold start again.
 #[derive(Default)]
 struct AwsEnvironment(tokio::sync::OnceCell<kyc_aws::SdkConfig>);
+
+/// The process's one AWS environment.
+static AWS: AwsEnvironment = AwsEnvironment(tokio::sync::OnceCell::const_new());
 
 impl AwsEnvironment {
     async fn get(&self) -> &kyc_aws::SdkConfig {
@@ -94,11 +99,11 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             ..kyc_core::services::WebhookSettings::default()
         },
     };
-    let aws = AwsEnvironment::default();
-    let blobs = open_blobs(config, &aws).await?;
-    let (live_extractor, liveness) = live_providers(config, &blobs, &aws).await;
+    let aws = &AWS;
+    let blobs = open_blobs(config, aws).await?;
+    let (live_extractor, liveness) = live_providers(config, &blobs, aws).await;
     let ports = Ports {
-        table: open_table(config, &aws).await?,
+        table: open_table(config, aws).await?,
         blobs: blobs.clone(),
         clock: Arc::new(SystemClock),
         liveness,

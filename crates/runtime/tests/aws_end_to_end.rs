@@ -313,3 +313,129 @@ async fn a_keyed_session_creation_is_replayed_on_the_lambda_configuration() {
     assert_eq!(status, StatusCode::OK, "{list}");
     assert_eq!(list["data"]["sessions"].as_array().unwrap().len(), 1, "one session, not two");
 }
+
+/// Webhooks the AWS way, on the emulator: an outbox event as the table's stream hands it to the
+/// fan-out function, a delivery queued on SQS, the delivery function attempting it (a failure
+/// hides the message until its retry is due), then the success.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator() {
+    use kyc_core::services::{CreateEndpoint, CreateSession, Ports, Services, Settings, UploadSettings};
+    use std::sync::Arc;
+    let Some(endpoint) = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR) else { return };
+    let aws = kyc_aws::load_sdk_config().await;
+    let name = format!("kyc-webhooks-{}", uuid::Uuid::new_v4());
+    let dynamodb = kyc_aws::dynamodb_client(&aws, Some(&endpoint));
+    kyc_aws::create_table(&dynamodb, &name).await.unwrap();
+    let sqs = kyc_aws::sqs_client(&aws, Some(&endpoint));
+    let queue_url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
+    let queue = kyc_aws::SqsDeliveryQueue::new(sqs.clone(), &queue_url);
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Arc<kyc_local::FsBlobs> =
+        Arc::new(kyc_local::FsBlobs::open(dir.path(), "https://kyc.test").unwrap());
+    let receiver = Arc::new(kyc_testkit::ScriptedWebhooks::default());
+    receiver.answer([Ok(503)]);
+    let ports = Ports {
+        table: Arc::new(kyc_aws::DynamoTable::new(
+            dynamodb.clone(),
+            &name,
+            "webhook test cursor secret, not for production",
+        )),
+        blobs: blobs.clone(),
+        clock: Arc::new(kyc_core::ports::SystemClock),
+        liveness: None,
+        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
+        live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
+    };
+    let settings = Settings {
+        public_base_url: "https://kyc.test".into(),
+        default_session_ttl_seconds: 3600,
+        uploads: UploadSettings::default(),
+        liveness_max_failed_attempts: 5,
+        idempotency: kyc_core::services::IdempotencySettings::new(
+            kyc_core::domain::idempotency::SealingKey::derive(
+                "webhook test sealing secret, not for production",
+            )
+            .unwrap(),
+        ),
+        webhooks: kyc_core::services::WebhookSettings::default(),
+    };
+    let services = Services::new(ports, settings).with_webhook_sender(receiver.clone());
+    let tenant = services.create_tenant("Hooks").await.unwrap();
+    let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
+    let caller = services.authenticate(key.secret.expose()).await.unwrap();
+    let hook = CreateEndpoint {
+        url: "http://127.0.0.1:9/hooks".into(),
+        events: vec!["session.canceled".into()],
+        description: None,
+    };
+    let hook = services.create_webhook_endpoint(&caller, hook).await.unwrap();
+    let definition =
+        serde_json::from_value(json!({"name": "One", "steps": [{"step_id": "info", "name": "Info",
+        "type": "form_fill", "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]}))
+        .unwrap();
+    let workflow = services.create_workflow(&caller, definition).await.unwrap();
+    let create = CreateSession {
+        workflow_id: workflow.workflow_id,
+        workflow_version: None,
+        external_reference: Some("customer-7".into()),
+        metadata: None,
+        expires_in_seconds: None,
+    };
+    let session = services.create_session(&caller, create).await.unwrap().session.session_id;
+    services.cancel_session(&caller, &session.to_string()).await.unwrap();
+
+    // The stream hands the fan-out function the outbox item as DynamoDB JSON.
+    let log = dynamodb
+        .query()
+        .table_name(&name)
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("SESSION#{session}#LOG")),
+        )
+        .send()
+        .await
+        .unwrap();
+    let records: Vec<serde_json::Value> = log
+        .items()
+        .iter()
+        .filter(|item| item.get("sk").and_then(|v| v.as_s().ok()).is_some_and(|sk| sk.starts_with("EVENT#")))
+        .enumerate()
+        .map(|(i, item)| {
+            let item = kyc_core::ports::table::Item::from(item.clone());
+            json!({"eventName": "INSERT", "dynamodb": {"SequenceNumber": i.to_string(), "NewImage": item}})
+        })
+        .collect();
+    let fanned =
+        kyc_runtime::webhooks::fan_out_stream_batch(&services, &queue, &json!({"Records": records})).await;
+    assert_eq!(fanned, json!({"batchItemFailures": []}));
+
+    // One message for the one subscribed event; the first attempt fails and the message stays.
+    let receive = || async {
+        let received =
+            sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+        received.messages().to_vec()
+    };
+    let messages = receive().await;
+    assert_eq!(messages.len(), 1);
+    let sqs_event = |messages: &[aws_sdk_sqs::types::Message]| json!({"Records": messages.iter().map(|m| json!({"messageId": m.message_id(), "receiptHandle": m.receipt_handle(), "body": m.body()})).collect::<Vec<_>>()});
+    let first = kyc_runtime::webhooks::deliver_queue_batch(&services, &queue, &sqs_event(&messages)).await;
+    assert_eq!(first["batchItemFailures"][0]["itemIdentifier"], json!(messages[0].message_id()));
+    assert!(receive().await.is_empty(), "hidden until the retry is due");
+
+    // The retry, attempted when the message comes back (here: delivered straight away).
+    let delivery = services.list_webhook_deliveries(&caller, hook.id.as_str(), None, None).await.unwrap();
+    let retried = services.retry_webhook_delivery(&caller, &delivery.deliveries[0].id).await.unwrap();
+    let second = kyc_runtime::webhooks::deliver_queue_batch(&services, &queue, &sqs_event(&messages)).await;
+    assert_eq!(second, json!({"batchItemFailures": []}));
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2);
+    let body: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(
+        (body["type"].as_str(), body["data"]["external_reference"].as_str()),
+        (Some("session.canceled"), Some("customer-7"))
+    );
+    let log = services.list_webhook_deliveries(&caller, hook.id.as_str(), None, None).await.unwrap();
+    assert_eq!(log.deliveries[0].status, kyc_core::domain::webhooks::DeliveryStatus::Delivered);
+    assert_eq!(retried.event_id, log.deliveries[0].event_id);
+}

@@ -2,6 +2,7 @@
 
 pub mod blobs;
 pub mod clock;
+pub mod delivery_queue;
 pub mod extractor;
 pub mod liveness;
 pub mod table;
@@ -9,6 +10,7 @@ pub mod webhook_sender;
 
 pub use blobs::Blobs;
 pub use clock::{Clock, SystemClock};
+pub use delivery_queue::DeliveryQueue;
 pub use extractor::Extractor;
 pub use liveness::LivenessProvider;
 pub use table::Table;

@@ -17,6 +17,7 @@ use crate::domain::webhooks::{
     MAX_ATTEMPTS,
 };
 use crate::error::{Error, Result};
+use crate::ports::delivery_queue::{DeliveryQueue, QueuedDelivery};
 use crate::ports::table::{
     AttributeValue, Condition, Cursor, Key, Query, StoreError, Update, WriteOp, GSI1PK, GSI1SK,
 };
@@ -169,6 +170,8 @@ pub enum AttemptResult {
     RetryIn(u64),
     /// Failed for good (schedule exhausted, 410, endpoint disabled or deleted).
     GaveUp,
+    /// Waiting: due (or free of another dispatcher's lease) after this many seconds.
+    NotDue(u64),
     /// Nothing to do (not due, already delivered, or another dispatcher holds it).
     Skipped,
 }
@@ -456,7 +459,7 @@ impl Services {
                 let key = Key::of(&item)?;
                 let event: OutboxEvent = codec::decode(item)?;
                 report.events += 1;
-                report.deliveries += self.fan_out(&key, &event).await?;
+                report.deliveries += self.fan_out(&key, &event).await?.len();
             }
         }
         let (low, high) = codec::due_range(self.now().unix());
@@ -467,7 +470,7 @@ impl Services {
             for item in self.table.query(due).await?.items {
                 let record: DeliveryRecord = codec::decode(item)?;
                 match self.attempt_delivery(&record.endpoint_id, &record.event_id).await? {
-                    AttemptResult::Skipped => {}
+                    AttemptResult::Skipped | AttemptResult::NotDue(_) => {}
                     AttemptResult::Delivered => {
                         report.attempts += 1;
                         report.delivered += 1;
@@ -479,10 +482,56 @@ impl Services {
         Ok(report)
     }
 
+    /// The safety net of queue-driven delivery (on AWS, run by the sweeper): events still in the
+    /// outbox `older_than` seconds after they were written (their stream record was lost) are
+    /// fanned out, and deliveries overdue by as long (their queue message was lost) are queued
+    /// again. Returns how many deliveries were queued.
+    pub async fn requeue_stragglers(
+        &self,
+        queue: &dyn DeliveryQueue,
+        older_than: i64,
+        limit: usize,
+    ) -> Result<usize> {
+        let cutoff = self.now().unix() - older_than;
+        let mut queued = 0;
+        let before = Timestamp::from_unix(cutoff).map(|t| t.rfc3339()).unwrap_or_default();
+        for shard in 0..codec::DISPATCH_SHARDS {
+            let stale = Query::gsi1(keys::outbox_index(shard)).between("0", before.clone()).limit(limit);
+            for item in self.table.query(stale).await?.items {
+                let key = Key::of(&item)?;
+                let event: OutboxEvent = codec::decode(item)?;
+                let deliveries = self.fan_out(&key, &event).await?;
+                queue.enqueue(&deliveries).await?;
+                queued += deliveries.len();
+            }
+        }
+        let (low, high) = codec::due_range(cutoff);
+        for shard in 0..codec::DISPATCH_SHARDS {
+            let overdue = Query::gsi1(keys::due_deliveries_index(shard))
+                .between(low.clone(), high.clone())
+                .limit(limit);
+            let deliveries = self
+                .table
+                .query(overdue)
+                .await?
+                .items
+                .into_iter()
+                .map(|item| {
+                    codec::decode::<DeliveryRecord>(item)
+                        .map(|d| QueuedDelivery { endpoint_id: d.endpoint_id, event_id: d.event_id })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            queue.enqueue(&deliveries).await?;
+            queued += deliveries.len();
+        }
+        Ok(queued)
+    }
+
     /// Creates one delivery per enabled endpoint of the event's tenant and mode that subscribes
     /// to it, and takes the event out of the outbox index, in one transaction. Running it twice
-    /// for one event creates nothing the second time. Returns the deliveries created.
-    pub async fn fan_out(&self, event_key: &Key, event: &OutboxEvent) -> Result<usize> {
+    /// for one event creates nothing the second time. Returns the event's deliveries (created now
+    /// or by the earlier run), for a queue: enqueuing one twice is harmless, losing one is not.
+    pub async fn fan_out(&self, event_key: &Key, event: &OutboxEvent) -> Result<Vec<QueuedDelivery>> {
         let mode = if event.livemode { Mode::Live } else { Mode::Test };
         let type_name = event.type_name();
         let endpoints = self.tenant_endpoints(&event.tenant_id).await?;
@@ -520,11 +569,14 @@ impl Services {
             };
             ops.push(WriteOp::Put { item: codec::delivery_item(&record)?, condition: Condition::ItemAbsent });
         }
-        let created = ops.len() - 1;
+        let deliveries: Vec<QueuedDelivery> = endpoints
+            .iter()
+            .filter(|e| e.enabled && e.mode == mode && e.subscribes_to(&type_name))
+            .map(|e| QueuedDelivery { endpoint_id: e.endpoint_id.clone(), event_id: event.event_id.clone() })
+            .collect();
         match self.table.transact(ops).await {
-            Ok(()) => Ok(created),
-            // Fanned out already (by a racing dispatcher, or an earlier run that crashed after it).
-            Err(StoreError::ConditionFailed { .. }) => Ok(0),
+            // Or fanned out already (by a racing dispatcher, or an earlier run that crashed after it).
+            Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(deliveries),
             Err(other) => Err(other.into()),
         }
     }
@@ -541,9 +593,12 @@ impl Services {
         };
         let mut record: DeliveryRecord = codec::decode(item)?;
         let now = self.now();
-        let due = record.next_attempt_at.is_some_and(|at| at <= now.unix());
-        if record.status != DeliveryStatus::Pending || !due {
-            return Ok(AttemptResult::Skipped);
+        match (record.status, record.next_attempt_at) {
+            (DeliveryStatus::Pending, Some(at)) if at > now.unix() => {
+                return Ok(AttemptResult::NotDue((at - now.unix()) as u64))
+            }
+            (DeliveryStatus::Pending, Some(_)) => {}
+            _ => return Ok(AttemptResult::Skipped),
         }
         let manual = record.manual_retry;
         // Claim: a lease keeps other dispatchers away while this one sends; if it crashes, the

@@ -1,0 +1,21 @@
+//! Lambda function: attempts each queued webhook delivery (signed, over HTTPS, to public addresses
+//! only); a failed one stays queued, hidden until its next attempt is due.
+
+use kyc_runtime::webhooks::{deliver_queue_batch, delivering, webhook_queue};
+use kyc_runtime::{init_logging, services, Config};
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), kyc_runtime::Error> {
+    let config = Config::from_env()?;
+    init_logging(config.log_format);
+    let services = Arc::new(delivering(services(&config).await?));
+    let queue = Arc::new(webhook_queue(&config).await?);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (services, queue) = (Arc::clone(&services), Arc::clone(&queue));
+        async move { Ok::<_, kyc_runtime::Error>(deliver_queue_batch(&services, &queue, &event.payload).await) }
+    }))
+    .await
+}
