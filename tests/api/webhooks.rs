@@ -355,7 +355,7 @@ async fn two_dispatchers_at_once_send_each_delivery_once() {
     let (a, b) = tokio::join!(app.services.dispatch_webhooks(100), app.services.dispatch_webhooks(100));
 
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.deliveries + b.deliveries, 5, "{a:?} {b:?}");
+    assert!(a.delivered + b.delivered <= 5, "{a:?} {b:?}");
     dispatch(&app).await;
     let ids: std::collections::BTreeSet<String> = app
         .webhooks
@@ -364,4 +364,60 @@ async fn two_dispatchers_at_once_send_each_delivery_once() {
         .map(|r| ScriptedWebhooks::header(r, "webhook-id").unwrap().to_owned())
         .collect();
     assert_eq!((app.webhooks.requests().len(), ids.len()), (5, 5));
+}
+
+/// A failure at each write of a dispatch (the fan-out, the claim, the attempt's record, the
+/// endpoint's health) loses no delivery and marks none delivered that was not: once the store
+/// is back and the lease has passed, each event is delivered, at worst twice with one webhook-id.
+#[tokio::test]
+async fn a_failure_at_any_write_of_a_dispatch_loses_no_delivery() {
+    for n in 1..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = kyc_local::SqliteTable::open(dir.path().join("kyc.db")).unwrap();
+        let failing = std::sync::Arc::new(kyc_testkit::FailingTable::new(std::sync::Arc::new(sqlite)));
+        let app = TestApp::spawn_on(failing.clone(), dir).await;
+        let endpoint = create_endpoint(&app, json!(["session.completed"])).await;
+        app.webhooks.answer([Ok(500)]);
+        finished_session(&app).await;
+
+        failing.fail_write(n);
+        let _ = app.services.dispatch_webhooks(100).await;
+        for _ in 0..4 {
+            advance(&app, 61);
+            dispatch(&app).await;
+        }
+        advance(&app, 400);
+        dispatch(&app).await;
+
+        let log = deliveries(&app, endpoint["id"].as_str().unwrap()).await;
+        assert_eq!(log.len(), 1, "write {n}: one delivery");
+        assert_eq!(log[0]["status"], "delivered", "write {n}: {}", log[0]);
+        let requests = app.webhooks.requests();
+        let ids: std::collections::BTreeSet<&str> =
+            requests.iter().map(|r| ScriptedWebhooks::header(r, "webhook-id").unwrap()).collect();
+        assert_eq!(ids.len(), 1, "write {n}: one webhook-id");
+        let recorded = log[0]["attempts"].as_array().unwrap().len();
+        assert!(
+            requests.len() >= 2 && recorded <= requests.len(),
+            "write {n}: {} sent, {recorded} recorded",
+            requests.len()
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_fails_for_five_days_without_a_success_is_disabled() {
+    let app = TestApp::spawn().await;
+    let endpoint = create_endpoint(&app, json!(["session.completed"])).await;
+    let id = endpoint["id"].as_str().unwrap();
+    app.webhooks.answer([Ok(500); 20]);
+    finished_session(&app).await;
+    dispatch(&app).await;
+    advance(&app, 5 * 24 * 3600);
+    finished_session(&app).await;
+    dispatch(&app).await;
+
+    let read = app.tenant_get(&format!("/v1/webhook_endpoints/{id}")).await;
+    assert_eq!(read.data()["status"], "disabled");
+    assert_eq!(read.data()["disabled_reason"], "every delivery failed for five days");
 }

@@ -15,6 +15,7 @@
 
 pub use counting::{CountingTable, RoundTrips};
 pub use counting_extractor::CountingExtractor;
+pub use failing_table::FailingTable;
 pub use fixtures::png;
 pub use manual_clock::ManualClock;
 pub use scripted_liveness::ScriptedLiveness;
@@ -211,6 +212,7 @@ pub mod table_conformance;
 
 mod counting;
 mod counting_extractor;
+mod failing_table;
 mod fixtures;
 
 mod manual_clock;

@@ -155,7 +155,7 @@ pub struct DeliveryPage {
 pub struct DispatchReport {
     /// Outbox events fanned out.
     pub events: usize,
-    /// Deliveries created by the fan-out.
+    /// Deliveries of the events it fanned out (one a racing dispatcher created included).
     pub deliveries: usize,
     /// Attempts made, and how many of them delivered.
     pub attempts: usize,
