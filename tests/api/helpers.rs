@@ -182,25 +182,28 @@ impl TestApp {
         idempotency_key: &str,
         body: Option<Value>,
     ) -> Reply {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("authorization", format!("Bearer {api_key}"))
-            .header("idempotency-key", idempotency_key);
-        let body = match body {
-            Some(json) => {
-                builder = builder.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(builder.body(body).expect("request")).await
+        let headers =
+            [("authorization", format!("Bearer {api_key}")), ("idempotency-key", idempotency_key.to_owned())];
+        self.request(method, uri, &headers, body).await
     }
 
     pub async fn call(&self, method: Method, uri: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let headers: Vec<(&str, String)> =
+            key.map(|k| ("authorization", format!("Bearer {k}"))).into_iter().collect();
+        self.request(method, uri, &headers, body).await
+    }
+
+    /// Sends a request with these headers and, when given, a JSON body.
+    async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        headers: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Reply {
         let mut builder = Request::builder().method(method).uri(uri);
-        if let Some(key) = key {
-            builder = builder.header("authorization", format!("Bearer {key}"));
+        for (name, value) in headers {
+            builder = builder.header(*name, value);
         }
         let body = match body {
             Some(json) => {

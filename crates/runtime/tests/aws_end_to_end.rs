@@ -157,28 +157,24 @@ async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
     assert_eq!(listed("status=approved").await, [json!(session_id)]);
 }
 
-/// Two sweepers racing on DynamoDB expire each due session exactly once, reading only the
-/// expiry index.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
-    use kyc_core::services::{CreateSession, Ports, Services, Settings, UploadSettings};
+/// Services on a DynamoDB table of the emulator (documents in `dir`), on `clock`.
+fn services_on_dynamodb(
+    client: aws_sdk_dynamodb::Client,
+    table: &str,
+    dir: &std::path::Path,
+    clock: std::sync::Arc<dyn kyc_core::ports::Clock>,
+) -> kyc_core::services::Services {
+    use kyc_core::services::{Ports, Services, Settings, UploadSettings};
     use std::sync::Arc;
-    let Some(dynamodb) = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR) else { return };
-    let name = format!("kyc-sweep-{}", uuid::Uuid::new_v4());
-    let client = kyc_aws::dynamodb_client(&kyc_aws::load_sdk_config().await, Some(&dynamodb));
-    kyc_aws::create_table(&client, &name).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let blobs: Arc<kyc_local::FsBlobs> =
-        Arc::new(kyc_local::FsBlobs::open(dir.path(), "https://kyc.test").unwrap());
-    let clock = Arc::new(kyc_testkit::ManualClock::new(time::OffsetDateTime::now_utc()));
+    let blobs: Arc<kyc_local::FsBlobs> = Arc::new(kyc_local::FsBlobs::open(dir, "https://kyc.test").unwrap());
     let ports = Ports {
         table: Arc::new(kyc_aws::DynamoTable::new(
             client,
-            &name,
-            "sweeper test cursor secret, not for production",
+            table,
+            "emulator test cursor secret, not for production",
         )),
         blobs: blobs.clone(),
-        clock: clock.clone(),
+        clock,
         liveness: None,
         test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
         live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
@@ -190,13 +186,28 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
         liveness_max_failed_attempts: 5,
         idempotency: kyc_core::services::IdempotencySettings::new(
             kyc_core::domain::idempotency::SealingKey::derive(
-                "sweeper test sealing secret, not for production",
+                "emulator test sealing secret, not for production",
             )
             .unwrap(),
         ),
         webhooks: kyc_core::services::WebhookSettings::default(),
     };
-    let services = Arc::new(Services::new(ports, settings));
+    Services::new(ports, settings)
+}
+
+/// Two sweepers racing on DynamoDB expire each due session exactly once, reading only the
+/// expiry index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
+    use kyc_core::services::CreateSession;
+    use std::sync::Arc;
+    let Some(dynamodb) = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR) else { return };
+    let name = format!("kyc-sweep-{}", uuid::Uuid::new_v4());
+    let client = kyc_aws::dynamodb_client(&kyc_aws::load_sdk_config().await, Some(&dynamodb));
+    kyc_aws::create_table(&client, &name).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(kyc_testkit::ManualClock::new(time::OffsetDateTime::now_utc()));
+    let services = Arc::new(services_on_dynamodb(client, &name, dir.path(), clock.clone()));
     let tenant = services.create_tenant("Sweep").await.unwrap();
     let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
     let caller = services.authenticate(key.secret.expose()).await.unwrap();
@@ -319,7 +330,7 @@ async fn a_keyed_session_creation_is_replayed_on_the_lambda_configuration() {
 /// hides the message until its retry is due), then the success.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator() {
-    use kyc_core::services::{CreateEndpoint, CreateSession, Ports, Services, Settings, UploadSettings};
+    use kyc_core::services::{CreateEndpoint, CreateSession};
     use std::sync::Arc;
     let Some(endpoint) = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR) else { return };
     let aws = kyc_aws::load_sdk_config().await;
@@ -330,36 +341,11 @@ async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator
     let queue_url = sqs.create_queue().queue_name(&name).send().await.unwrap().queue_url.unwrap();
     let queue = kyc_aws::SqsDeliveryQueue::new(sqs.clone(), &queue_url);
     let dir = tempfile::tempdir().unwrap();
-    let blobs: Arc<kyc_local::FsBlobs> =
-        Arc::new(kyc_local::FsBlobs::open(dir.path(), "https://kyc.test").unwrap());
     let receiver = Arc::new(kyc_testkit::ScriptedWebhooks::default());
     receiver.answer([Ok(503)]);
-    let ports = Ports {
-        table: Arc::new(kyc_aws::DynamoTable::new(
-            dynamodb.clone(),
-            &name,
-            "webhook test cursor secret, not for production",
-        )),
-        blobs: blobs.clone(),
-        clock: Arc::new(kyc_core::ports::SystemClock),
-        liveness: None,
-        test_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs.clone(), true)),
-        live_extractor: Arc::new(kyc_local::LocalExtractor::new(blobs, false)),
-    };
-    let settings = Settings {
-        public_base_url: "https://kyc.test".into(),
-        default_session_ttl_seconds: 3600,
-        uploads: UploadSettings::default(),
-        liveness_max_failed_attempts: 5,
-        idempotency: kyc_core::services::IdempotencySettings::new(
-            kyc_core::domain::idempotency::SealingKey::derive(
-                "webhook test sealing secret, not for production",
-            )
-            .unwrap(),
-        ),
-        webhooks: kyc_core::services::WebhookSettings::default(),
-    };
-    let services = Services::new(ports, settings).with_webhook_sender(receiver.clone());
+    let clock = Arc::new(kyc_core::ports::SystemClock);
+    let services = services_on_dynamodb(dynamodb.clone(), &name, dir.path(), clock)
+        .with_webhook_sender(receiver.clone());
     let tenant = services.create_tenant("Hooks").await.unwrap();
     let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
     let caller = services.authenticate(key.secret.expose()).await.unwrap();

@@ -397,6 +397,33 @@ pub struct DeliveryRecord {
 }
 
 impl DeliveryRecord {
+    /// A new delivery of an event (`payload`) to `endpoint`, due at once.
+    pub fn new(
+        endpoint: &EndpointRecord,
+        event_id: String,
+        event_type: String,
+        session_id: Option<super::ids::SessionId>,
+        payload: String,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            endpoint_id: endpoint.endpoint_id.clone(),
+            tenant_id: endpoint.tenant_id.clone(),
+            event_id,
+            event_type,
+            session_id,
+            status: DeliveryStatus::Pending,
+            payload,
+            attempt_count: 0,
+            manual_retry: false,
+            attempts: Vec::new(),
+            next_attempt_at: Some(at.unix()),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
     /// The public id: the endpoint and the event.
     pub fn delivery_id(&self) -> String {
         format!("{}.{}", self.endpoint_id, self.event_id)

@@ -3,6 +3,7 @@
 
 use super::changes::SessionChange;
 use super::progress::Progress;
+use super::review::reopened_step;
 use super::sessions::TenantSessionView;
 use super::Services;
 use crate::codec::{self, SessionItems};
@@ -12,7 +13,7 @@ use crate::domain::document::{DocId, DocumentStatus};
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType};
 use crate::domain::ids::{DocumentType, StepId};
 use crate::domain::liveness::AttemptStatus;
-use crate::domain::session::{SessionEvent, SessionStatus, StepRecord, StepStatus};
+use crate::domain::session::{SessionEvent, SessionStatus, StepStatus};
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::workflow::{Step, StepType};
 use crate::error::{Error, Result};
@@ -215,17 +216,7 @@ impl Services {
             let item = codec::correction_item(&session.session_id, &correction)?;
             change.write(WriteOp::Put { item, condition: Condition::ItemAbsent });
             correction_ids.push(correction.id);
-            let record = match items.step(&step.step_id) {
-                Some(existing) => StepRecord { status: StepStatus::NeedsCorrection, ..existing.clone() },
-                None => StepRecord {
-                    step_id: step.step_id.clone(),
-                    status: StepStatus::NeedsCorrection,
-                    started_at: None,
-                    completed_at: None,
-                    form_data: None,
-                },
-            };
-            let item = codec::step_item(&session.session_id, &record)?;
+            let item = codec::step_item(&session.session_id, &reopened_step(&items, &step.step_id))?;
             change.write(WriteOp::Put { item, condition: Condition::Always });
         }
         // The session item, its index entries, the audit entry and the event come on top.

@@ -98,17 +98,7 @@ impl Services {
             created.push(record);
         }
         for step_id in flagged {
-            let record = match items.step(&step_id) {
-                Some(existing) => StepRecord { status: StepStatus::NeedsCorrection, ..existing.clone() },
-                None => StepRecord {
-                    step_id: step_id.clone(),
-                    status: StepStatus::NeedsCorrection,
-                    started_at: None,
-                    completed_at: None,
-                    form_data: None,
-                },
-            };
-            let item = codec::step_item(&session.session_id, &record)?;
+            let item = codec::step_item(&session.session_id, &reopened_step(&items, &step_id))?;
             change.write(WriteOp::Put { item, condition: Condition::Always });
         }
         change.emit(EventType::CorrectionsRequested, None);
@@ -131,6 +121,20 @@ impl Services {
         change.audit(AuditAction::SessionCanceled, None, Vec::new());
         change.commit(self).await?;
         Ok(next)
+    }
+}
+
+/// A step's record marked `needs_correction`, keeping what the end user entered.
+pub(crate) fn reopened_step(items: &SessionItems, step_id: &StepId) -> StepRecord {
+    match items.step(step_id) {
+        Some(existing) => StepRecord { status: StepStatus::NeedsCorrection, ..existing.clone() },
+        None => StepRecord {
+            step_id: step_id.clone(),
+            status: StepStatus::NeedsCorrection,
+            started_at: None,
+            completed_at: None,
+            form_data: None,
+        },
     }
 }
 

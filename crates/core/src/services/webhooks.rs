@@ -401,22 +401,14 @@ impl Services {
     pub async fn send_test_webhook(&self, caller: &TenantPrincipal, id: &str) -> Result<DeliveryView> {
         let endpoint = self.endpoint_of(caller, id).await?;
         let now = self.now();
-        let record = DeliveryRecord {
-            endpoint_id: endpoint.endpoint_id.clone(),
-            tenant_id: endpoint.tenant_id.clone(),
-            event_id: OutboxEvent::mint_id(self.now_millis()),
-            event_type: webhooks::TEST_EVENT.into(),
-            session_id: None,
-            status: DeliveryStatus::Pending,
-            payload: webhooks::test_payload(&endpoint, now),
-            attempt_count: 0,
-            manual_retry: false,
-            attempts: Vec::new(),
-            next_attempt_at: Some(now.unix()),
-            created_at: now,
-            updated_at: now,
-            version: 1,
-        };
+        let record = DeliveryRecord::new(
+            &endpoint,
+            OutboxEvent::mint_id(self.now_millis()),
+            webhooks::TEST_EVENT.into(),
+            None,
+            webhooks::test_payload(&endpoint, now),
+            now,
+        );
         self.table.put(codec::delivery_item(&record)?, Condition::ItemAbsent).await?;
         Ok(record.into())
     }
@@ -551,22 +543,14 @@ impl Services {
         for endpoint in
             endpoints.iter().filter(|e| e.enabled && e.mode == mode && e.subscribes_to(&type_name))
         {
-            let record = DeliveryRecord {
-                endpoint_id: endpoint.endpoint_id.clone(),
-                tenant_id: endpoint.tenant_id.clone(),
-                event_id: event.event_id.clone(),
-                event_type: type_name.clone(),
-                session_id: Some(event.session_id),
-                status: DeliveryStatus::Pending,
-                payload: payload.clone(),
-                attempt_count: 0,
-                manual_retry: false,
-                attempts: Vec::new(),
-                next_attempt_at: Some(now.unix()),
-                created_at: now,
-                updated_at: now,
-                version: 1,
-            };
+            let record = DeliveryRecord::new(
+                endpoint,
+                event.event_id.clone(),
+                type_name.clone(),
+                Some(event.session_id),
+                payload.clone(),
+                now,
+            );
             ops.push(WriteOp::Put { item: codec::delivery_item(&record)?, condition: Condition::ItemAbsent });
         }
         let deliveries: Vec<QueuedDelivery> = endpoints
