@@ -1,10 +1,12 @@
 //! Webhook delivery on AWS: the handlers of the fan-out function (DynamoDB stream records of outbox
-//! events) and of the delivery function (SQS messages of deliveries), and the queue they share.
+//! events, and of deliveries a tenant asked to send now) and of the delivery function (SQS
+//! messages of deliveries), and the queue they share.
 //! Both answer with partial batch failures, so one bad record is retried alone.
 
 use crate::config::Config;
 use kyc_aws::SqsDeliveryQueue;
 use kyc_core::domain::history::OutboxEvent;
+use kyc_core::domain::webhooks::{DeliveryRecord, DeliveryStatus};
 use kyc_core::ports::delivery_queue::{DeliveryQueue, QueuedDelivery};
 use kyc_core::ports::table::{Item, Key};
 use kyc_core::services::{AttemptResult, Services};
@@ -25,7 +27,8 @@ pub fn delivering(services: kyc_core::services::Services) -> Services {
     services.with_webhook_sender(Arc::new(kyc_outbound::HttpWebhookSender::new()))
 }
 
-/// Fans out the outbox events of a DynamoDB stream batch and queues their deliveries. A record
+/// Fans out the outbox events of a DynamoDB stream batch and queues their deliveries (and queues
+/// the deliveries a tenant retried or tested by hand). A record
 /// that fails is reported by its sequence number, and the stream retries it (fan-out and
 /// enqueueing are both safe to repeat).
 pub async fn fan_out_stream_batch(services: &Services, queue: &dyn DeliveryQueue, event: &Value) -> Value {
@@ -47,12 +50,20 @@ async fn fan_out_record(
 ) -> anyhow::Result<()> {
     let image: Item = serde_json::from_value(record["dynamodb"]["NewImage"].clone())?;
     let key = Key::of(&image)?;
-    if !key.sk.starts_with("EVENT#") {
-        return Ok(()); // The stream filter sends only outbox events; anything else is ignored.
+    if key.sk.starts_with("EVENT#") {
+        let event: OutboxEvent = kyc_core::codec::decode(image)?;
+        let deliveries = services.fan_out(&key, &event).await?;
+        queue.enqueue(&deliveries).await?;
+    } else if key.sk.starts_with("DELIVERY#") {
+        // A tenant's manual retry or test event: queued at once rather than by the sweeper.
+        let delivery: DeliveryRecord = kyc_core::codec::decode(image)?;
+        if delivery.manual_retry && delivery.status == DeliveryStatus::Pending {
+            queue
+                .enqueue(&[QueuedDelivery { endpoint_id: delivery.endpoint_id, event_id: delivery.event_id }])
+                .await?;
+        }
     }
-    let event: OutboxEvent = kyc_core::codec::decode(image)?;
-    let deliveries = services.fan_out(&key, &event).await?;
-    queue.enqueue(&deliveries).await?;
+    // The stream filter sends nothing else.
     Ok(())
 }
 

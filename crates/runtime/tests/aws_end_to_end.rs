@@ -409,10 +409,27 @@ async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator
     assert_eq!(first["batchItemFailures"][0]["itemIdentifier"], json!(messages[0].message_id()));
     assert!(receive().await.is_empty(), "hidden until the retry is due");
 
-    // The retry, attempted when the message comes back (here: delivered straight away).
+    // The tenant retries by hand: the stream hands the changed delivery to the fan-out function,
+    // which queues it at once, and the delivery function sends it.
     let delivery = services.list_webhook_deliveries(&caller, hook.id.as_str(), None, None).await.unwrap();
     let retried = services.retry_webhook_delivery(&caller, &delivery.deliveries[0].id).await.unwrap();
-    let second = kyc_runtime::webhooks::deliver_queue_batch(&services, &queue, &sqs_event(&messages)).await;
+    let item = dynamodb
+        .get_item()
+        .table_name(&name)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("WEBHOOK#{}", hook.id)))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("DELIVERY#{}", retried.event_id)))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let record = json!({"eventName": "MODIFY", "dynamodb": {"SequenceNumber": "9", "NewImage": kyc_core::ports::table::Item::from(item)}});
+    let queued =
+        kyc_runtime::webhooks::fan_out_stream_batch(&services, &queue, &json!({"Records": [record]})).await;
+    assert_eq!(queued, json!({"batchItemFailures": []}));
+    let manual = receive().await;
+    assert_eq!(manual.len(), 1, "the manual retry is queued at once");
+    let second = kyc_runtime::webhooks::deliver_queue_batch(&services, &queue, &sqs_event(&manual)).await;
     assert_eq!(second, json!({"batchItemFailures": []}));
     let requests = receiver.requests();
     assert_eq!(requests.len(), 2);

@@ -401,14 +401,18 @@ impl Services {
     pub async fn send_test_webhook(&self, caller: &TenantPrincipal, id: &str) -> Result<DeliveryView> {
         let endpoint = self.endpoint_of(caller, id).await?;
         let now = self.now();
-        let record = DeliveryRecord::new(
-            &endpoint,
-            OutboxEvent::mint_id(self.now_millis()),
-            webhooks::TEST_EVENT.into(),
-            None,
-            webhooks::test_payload(&endpoint, now),
-            now,
-        );
+        // Asked for by the tenant: a manual attempt, sent at once (on AWS the stream queues it).
+        let record = DeliveryRecord {
+            manual_retry: true,
+            ..DeliveryRecord::new(
+                &endpoint,
+                OutboxEvent::mint_id(self.now_millis()),
+                webhooks::TEST_EVENT.into(),
+                None,
+                webhooks::test_payload(&endpoint, now),
+                now,
+            )
+        };
         self.table.put(codec::delivery_item(&record)?, Condition::ItemAbsent).await?;
         Ok(record.into())
     }
@@ -586,17 +590,17 @@ impl Services {
         }
         let manual = record.manual_retry;
         // Claim: a lease keeps other dispatchers away while this one sends; if it crashes, the
-        // delivery falls due again when the lease ends.
+        // delivery falls due again when the lease ends (as a scheduled attempt).
         let claimed_version = record.version + 1;
         let mut claim = record.clone();
         claim.version = claimed_version;
         claim.next_attempt_at = Some(now.unix() + ATTEMPT_LEASE_SECONDS);
+        claim.manual_retry = false;
         match self.table.put(codec::delivery_item(&claim)?, Condition::VersionIs(record.version)).await {
             Ok(()) => record = claim,
             Err(StoreError::ConditionFailed { .. }) => return Ok(AttemptResult::Skipped),
             Err(other) => return Err(other.into()),
         }
-        record.manual_retry = false;
 
         let endpoint_key = keys::webhook_endpoint(&record.tenant_id, &record.endpoint_id);
         let endpoint = match self.table.get(&endpoint_key).await? {
