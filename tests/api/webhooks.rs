@@ -231,6 +231,29 @@ async fn a_410_disables_the_endpoint_and_later_events_are_not_sent() {
 }
 
 #[tokio::test]
+async fn the_tenants_other_endpoints_are_told_when_one_is_disabled() {
+    let app = TestApp::spawn().await;
+    let gone = create_endpoint(&app, json!(["session.completed"])).await;
+    let watcher = create_endpoint(&app, json!(["webhook_endpoint.disabled"])).await;
+    app.webhooks.answer([Ok(410)]);
+    finished_session(&app).await;
+
+    dispatch(&app).await;
+    dispatch(&app).await;
+
+    let told = deliveries(&app, watcher["id"].as_str().unwrap()).await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        (told[0]["event_type"].as_str(), told[0]["status"].as_str()),
+        (Some("webhook_endpoint.disabled"), Some("delivered"))
+    );
+    let request = app.webhooks.requests().pop().unwrap();
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["data"]["endpoint_id"], gone["id"]);
+    assert_eq!(body["data"]["reason"], "the receiver answered 410 Gone");
+}
+
+#[tokio::test]
 async fn a_rotated_secret_signs_beside_the_new_one_for_24_hours() {
     let app = TestApp::spawn().await;
     let endpoint = create_endpoint(&app, json!(["session.completed"])).await;

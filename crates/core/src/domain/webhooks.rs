@@ -281,7 +281,8 @@ pub fn check_event_filter(events: &[String]) -> Result<(), String> {
         let known =
             serde_json::from_value::<super::history::EventType>(serde_json::Value::String(event.clone()))
                 .is_ok()
-                || event == TEST_EVENT;
+                || event == TEST_EVENT
+                || event == ENDPOINT_DISABLED_EVENT;
         if !known {
             return Err(format!("events: '{event}' is not an event type"));
         }
@@ -291,6 +292,9 @@ pub fn check_event_filter(events: &[String]) -> Result<(), String> {
 
 /// The event `POST /v1/webhook_endpoints/{id}/test` sends.
 pub const TEST_EVENT: &str = "webhook.test";
+
+/// The event the tenant's other endpoints receive when the platform disables one.
+pub const ENDPOINT_DISABLED_EVENT: &str = "webhook_endpoint.disabled";
 
 /// A signing secret as stored: sealed (encrypted) with the deployment's key, never in clear.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -459,6 +463,16 @@ pub fn payload(event: &OutboxEvent) -> String {
         }
     }
     serde_json::json!({"type": event.type_name(), "timestamp": event.created_at, "data": data}).to_string()
+}
+
+/// The body of a `webhook_endpoint.disabled` event.
+pub fn endpoint_disabled_payload(endpoint: &EndpointRecord, reason: &str, at: Timestamp) -> String {
+    serde_json::json!({
+        "type": ENDPOINT_DISABLED_EVENT,
+        "timestamp": at,
+        "data": {"endpoint_id": endpoint.endpoint_id, "url": endpoint.url, "reason": reason, "livemode": endpoint.mode == Mode::Live},
+    })
+    .to_string()
 }
 
 /// The body of a `webhook.test` event.

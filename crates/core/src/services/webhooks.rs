@@ -747,29 +747,65 @@ impl Services {
         now: Timestamp,
     ) -> Result<()> {
         let key = keys::webhook_endpoint(&endpoint.tenant_id, &endpoint.endpoint_id);
+        const GONE: &str = "the receiver answered 410 Gone";
+        const FAILING: &str = "every delivery failed for five days";
         let update = match outcome {
             AttemptOutcome::Delivered if endpoint.failing_since.is_some() => {
-                Some(Update::new(key, Condition::ItemExists).remove("failing_since"))
+                Some((Update::new(key, Condition::ItemExists).remove("failing_since"), None))
             }
             AttemptOutcome::Delivered => None,
-            AttemptOutcome::Gone => Some(disable(key, "the receiver answered 410 Gone")),
+            AttemptOutcome::Gone => Some((disable(key, GONE), Some(GONE))),
             AttemptOutcome::Failed => match endpoint.failing_since {
-                None => Some(
+                None => Some((
                     Update::new(key, Condition::ItemExists)
                         .set("failing_since", AttributeValue::S(now.rfc3339())),
-                ),
+                    None,
+                )),
                 Some(since) if now.unix() - since.unix() >= DISABLE_AFTER_FAILING_SECONDS => {
-                    Some(disable(key, "every delivery failed for five days"))
+                    Some((disable(key, FAILING), Some(FAILING)))
                 }
                 Some(_) => None,
             },
         };
-        if let Some(update) = update {
-            match self.table.update(update).await {
-                // Deleted meanwhile: nothing to track.
-                Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
-                Err(other) => return Err(other.into()),
-            }
+        let Some((update, disabled)) = update else { return Ok(()) };
+        match self.table.update(update).await {
+            Ok(()) => {}
+            // Deleted meanwhile: nothing to track.
+            Err(StoreError::ConditionFailed { .. }) => return Ok(()),
+            Err(other) => return Err(other.into()),
+        }
+        if let Some(reason) = disabled {
+            tracing::warn!(endpoint_id = %endpoint.endpoint_id, reason, "webhook endpoint disabled");
+            self.announce_disabled(endpoint, reason, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Tells the tenant's other endpoints (of the same mode, subscribed to it) that one was
+    /// disabled: a `webhook_endpoint.disabled` delivery each, sent at once.
+    async fn announce_disabled(&self, disabled: &EndpointRecord, reason: &str, now: Timestamp) -> Result<()> {
+        let event_id = OutboxEvent::mint_id(self.now_millis());
+        let payload = webhooks::endpoint_disabled_payload(disabled, reason, now);
+        let others = self.tenant_endpoints(&disabled.tenant_id).await?;
+        let listeners = others.iter().filter(|e| {
+            e.endpoint_id != disabled.endpoint_id
+                && e.enabled
+                && e.mode == disabled.mode
+                && e.subscribes_to(webhooks::ENDPOINT_DISABLED_EVENT)
+        });
+        for endpoint in listeners {
+            let record = DeliveryRecord {
+                manual_retry: true,
+                ..DeliveryRecord::new(
+                    endpoint,
+                    event_id.clone(),
+                    webhooks::ENDPOINT_DISABLED_EVENT.into(),
+                    None,
+                    payload.clone(),
+                    now,
+                )
+            };
+            self.table.put(codec::delivery_item(&record)?, Condition::ItemAbsent).await?;
         }
         Ok(())
     }
