@@ -281,3 +281,49 @@ async fn listing_pages_through_the_tenants_own_sessions_newest_first() {
         "cursor is not valid for this listing",
     );
 }
+
+#[tokio::test]
+async fn test_keys_see_test_sessions_only_and_live_keys_live_ones() {
+    let app = TestApp::spawn().await;
+    let tenant = app.services.authenticate(&app.api_key).await.unwrap().tenant_id;
+    let live_key = app.services.create_api_key(&tenant, Mode::Live).await.unwrap().secret.expose().to_owned();
+    let (test_session, _) = app.basic_session().await;
+    let live_workflow = app
+        .call(Method::POST, "/v1/workflows", Some(&live_key), Some(crate::helpers::basic_workflow()))
+        .await
+        .data()["workflow_id"]
+        .clone();
+    let live_session = app
+        .call(Method::POST, "/v1/sessions", Some(&live_key), Some(json!({"workflow_id": live_workflow})))
+        .await
+        .data()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let live_reads_test =
+        app.call(Method::GET, &format!("/v1/sessions/{test_session}"), Some(&live_key), None).await;
+    let live_cancels_test = app
+        .call(Method::POST, &format!("/v1/sessions/{test_session}/cancel"), Some(&live_key), Some(json!({})))
+        .await;
+    let test_reads_live = app.tenant_get(&format!("/v1/sessions/{live_session}")).await;
+    let test_listing = app.tenant_get("/v1/sessions").await;
+    let live_listing = app.call(Method::GET, "/v1/sessions", Some(&live_key), None).await;
+
+    for reply in [&live_reads_test, &live_cancels_test, &test_reads_live] {
+        reply.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND", "Session not found");
+    }
+    let ids = |reply: &crate::helpers::Reply| {
+        reply.data()["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["session_id"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&test_listing), [json!(test_session)]);
+    assert_eq!(ids(&live_listing), [json!(live_session)]);
+    assert_eq!(live_listing.data()["sessions"][0]["livemode"], true);
+    assert_eq!(test_listing.data()["sessions"][0]["livemode"], false);
+    assert_eq!(app.tenant_view(&test_session).await["livemode"], false);
+}

@@ -5,8 +5,8 @@
 //! | tenant          | `TENANT#t`         | `META`                 |                       |                        |
 //! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS`    | `created_at#key`       |
 //! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
-//! | session         | `SESSION#s`        | `META`                 | `TENANT#t#SESSIONS`   | `created_at#s`         |
-//! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#STATUS#status` / gsi2sk `created_at#s`  |
+//! | session         | `SESSION#s`        | `META`                 | `TENANT#t#mode#SESSIONS` | `created_at#s`      |
+//! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#mode#STATUS#status` / gsi2sk `created_at#s` |
 //! | open marker     | `SESSION#s`        | `OPEN`                 | `OPEN#shard`          | `expires_at#s`         |
 //! | document number use | `DOCNUM#sha256(tenant, country, number)` | `SESSION#s#DOC#d` |                |                        |
 //! | outbox event, until fanned out |  (as above)  |                        | `OUTBOX#shard`        | `created_at#event`     |
@@ -37,7 +37,7 @@ use crate::domain::history::{AuditEntry, OutboxEvent};
 use crate::domain::idempotency::{IdempotencyRecord, IdempotencyScope};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
-use crate::domain::secrets::SecretHash;
+use crate::domain::secrets::{Mode, SecretHash};
 use crate::domain::session::{SessionRecord, SessionStatus, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
 use crate::domain::webhooks::{
@@ -117,14 +117,14 @@ pub mod keys {
         Key::new(format!("IDEMPOTENCY#{}#{}", scope.tenant_id, scope.digest), "IDEMPOTENCY")
     }
 
-    /// GSI1 partition listing a tenant's sessions by creation time.
-    pub fn tenant_sessions_index(tenant: &TenantId) -> String {
-        format!("TENANT#{tenant}#SESSIONS")
+    /// GSI1 partition listing a tenant's sessions of one mode by creation time.
+    pub fn tenant_sessions_index(tenant: &TenantId, mode: Mode) -> String {
+        format!("TENANT#{tenant}#{}#SESSIONS", mode.as_str())
     }
 
-    /// GSI2 partition listing a tenant's sessions in one status by creation time.
-    pub fn tenant_status_index(tenant: &TenantId, status: SessionStatus) -> String {
-        format!("TENANT#{tenant}#STATUS#{status}")
+    /// GSI2 partition listing a tenant's sessions of one mode in one status by creation time.
+    pub fn tenant_status_index(tenant: &TenantId, mode: Mode, status: SessionStatus) -> String {
+        format!("TENANT#{tenant}#{}#STATUS#{status}", mode.as_str())
     }
 
     /// The marker that lists an open session in the expiry index.
@@ -226,7 +226,7 @@ pub fn status_index_attributes(
     status: SessionStatus,
 ) -> [(&'static str, AttributeValue); 2] {
     [
-        (GSI2PK, AttributeValue::S(keys::tenant_status_index(&session.tenant_id, status))),
+        (GSI2PK, AttributeValue::S(keys::tenant_status_index(&session.tenant_id, session.mode, status))),
         (GSI2SK, AttributeValue::S(created_sort_key(session))),
     ]
 }
@@ -300,8 +300,11 @@ pub fn workflow_item(workflow: &WorkflowRecord) -> Result<Item, CodecError> {
 
 pub fn session_item(session: &SessionRecord) -> Result<Item, CodecError> {
     let item = encode(&keys::session(&session.session_id), session)?;
-    let mut item =
-        with_index(item, keys::tenant_sessions_index(&session.tenant_id), created_sort_key(session));
+    let mut item = with_index(
+        item,
+        keys::tenant_sessions_index(&session.tenant_id, session.mode),
+        created_sort_key(session),
+    );
     for (name, value) in status_index_attributes(session, session.status) {
         item.insert(name.into(), value);
     }

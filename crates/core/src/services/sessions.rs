@@ -107,6 +107,7 @@ pub struct SessionPage {
 pub struct SessionSummary {
     pub session_id: SessionId,
     pub status: SessionStatus,
+    pub livemode: bool,
     pub workflow_id: WorkflowId,
     pub workflow_version: u32,
     pub workflow_name: String,
@@ -174,6 +175,7 @@ pub struct TenantSessionView {
     pub session_id: SessionId,
     pub status: SessionStatus,
     pub mode: crate::domain::secrets::Mode,
+    pub livemode: bool,
     pub workflow_id: WorkflowId,
     pub workflow_version: u32,
     pub workflow_name: String,
@@ -345,6 +347,7 @@ impl Services {
             session_id: session.session_id,
             status,
             mode: session.mode,
+            livemode: session.mode == crate::domain::secrets::Mode::Live,
             workflow_id: session.workflow_id,
             workflow_version: session.workflow_version,
             workflow_name: session.workflow.name,
@@ -389,8 +392,10 @@ impl Services {
             (status, review) => status.or(review),
         };
         let query = match status {
-            None => Query::gsi1(keys::tenant_sessions_index(&caller.tenant_id)),
-            Some(status) => Query::index(Index::Gsi2, keys::tenant_status_index(&caller.tenant_id, status)),
+            None => Query::gsi1(keys::tenant_sessions_index(&caller.tenant_id, caller.mode)),
+            Some(status) => {
+                Query::index(Index::Gsi2, keys::tenant_status_index(&caller.tenant_id, caller.mode, status))
+            }
         };
         let query = match (request.created_after, request.created_before) {
             (None, None) => query,
@@ -423,6 +428,7 @@ impl Services {
                 sessions.push(SessionSummary {
                     session_id: session.session_id,
                     status: session.status_at(now),
+                    livemode: session.mode == crate::domain::secrets::Mode::Live,
                     workflow_id: session.workflow_id,
                     workflow_version: session.workflow_version,
                     workflow_name: session.workflow.name,
@@ -452,7 +458,8 @@ impl Services {
         let not_found = || Error::not_found("Session not found");
         let session_id = SessionId::parse(session_id).ok_or_else(not_found)?;
         let items = self.load_session(&session_id).await?.ok_or_else(not_found)?;
-        if items.session.tenant_id != caller.tenant_id {
+        // Another tenant's session, or one of the other mode (test keys see test data only).
+        if items.session.tenant_id != caller.tenant_id || items.session.mode != caller.mode {
             return Err(not_found());
         }
         Ok(items)
