@@ -181,6 +181,12 @@ async fn regenerating_a_link_kills_the_old_one_at_once() {
     assert_eq!(reply.data()["subsession_id"], created["subsession_id"]);
     let new = token_of(&reply.data()["access_link"]);
     assert_ne!(new, old);
+    let listed = app.get(&format!("/public/sessions/{token}/subsessions")).await;
+    assert_eq!(
+        listed.data()["subsessions"][0]["access_link"],
+        reply.data()["access_link"],
+        "the listing shows the new link"
+    );
     app.get(&format!("/public/sessions/{old}")).await.assert_error(
         StatusCode::NOT_FOUND,
         "NOT_FOUND",
@@ -287,11 +293,8 @@ async fn a_child_token_reaches_only_the_child_and_the_parent_token_only_the_pare
     let sibling = second["subsession_id"].as_str().unwrap();
     let own = first["subsession_id"].as_str().unwrap();
 
-    app.get(&format!("/public/sessions/{child}/subsessions")).await.assert_error(
-        StatusCode::BAD_REQUEST,
-        "VALIDATION_ERROR",
-        "This session has no subsession collection step",
-    );
+    let none = app.get(&format!("/public/sessions/{child}/subsessions")).await;
+    assert_eq!((none.data()["total"].clone(), none.data()["subsessions"].clone()), (json!(0), json!([])));
     for id in [sibling, own] {
         app.public_post(&format!("/public/sessions/{child}/subsessions/{id}/regenerate"), json!({}))
             .await
@@ -334,5 +337,52 @@ async fn a_collection_step_must_name_an_existing_workflow() {
         StatusCode::BAD_REQUEST,
         "VALIDATION_ERROR",
         "step 'ubos': subsession_config.workflow_id 'wf_missing' does not name one of your workflows",
+    );
+}
+
+#[tokio::test]
+async fn the_listing_shows_each_subsessions_working_link_and_spans_every_collection_step() {
+    let app = TestApp::spawn().await;
+    let child_workflow = app
+        .create_workflow(
+            json!({"name": "Party", "steps": [{"step_id": "about", "name": "About", "type": "form_fill",
+            "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]}),
+        )
+        .await;
+    let collection = |id: &str| {
+        json!({"step_id": id, "name": id, "type": "subsession_collection", "required": false,
+               "subsession_config": {"workflow_id": child_workflow, "max_allowed": 3, "tag": id}})
+    };
+    let workflow = app
+        .create_workflow(json!({"name": "Two", "steps": [collection("ubos"), collection("directors")]}))
+        .await;
+    let (_, token) = app.create_session(&workflow).await;
+    let ubo = app
+        .public_post(
+            &format!("/public/sessions/{token}/subsessions"),
+            json!({"step_id": "ubos", "label": "Owner"}),
+        )
+        .await;
+    let director = app
+        .public_post(
+            &format!("/public/sessions/{token}/subsessions"),
+            json!({"step_id": "directors", "label": "Director"}),
+        )
+        .await;
+
+    let all = app.get(&format!("/public/sessions/{token}/subsessions")).await;
+    let one = app.get(&format!("/public/sessions/{token}/subsessions?step_id=directors")).await;
+
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!((all.data()["total"].clone(), all.data()["max_allowed"].clone()), (json!(2), json!(6)));
+    let links: Vec<Value> =
+        all.data()["subsessions"].as_array().unwrap().iter().map(|s| s["access_link"].clone()).collect();
+    assert_eq!(links, [ubo.data()["access_link"].clone(), director.data()["access_link"].clone()]);
+    assert_eq!(app.state(&token_of(&links[1])).await["session_id"], director.data()["subsession_id"]);
+    assert_eq!(one.data()["total"], 1);
+    assert_eq!(one.data()["category"], "directors");
+    assert!(
+        !String::from_utf8_lossy(&app.stored_bytes()).contains(&token_of(&links[0])),
+        "links are never stored"
     );
 }

@@ -233,6 +233,20 @@ impl SealingKey {
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(&self.0.into())
     }
+
+    /// An access token derived from this key and `context` (a subsession's id and link
+    /// generation): unguessable without the key, so the parent's listing can show a related
+    /// party's link again while only its hash is stored.
+    pub fn derive_access_token(&self, context: &str) -> crate::domain::secrets::AccessToken {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"kyc subsession access link v1\0");
+        mac.update(context.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        crate::domain::secrets::AccessToken::from_random_bytes(bytes)
+    }
 }
 
 impl fmt::Debug for SealingKey {

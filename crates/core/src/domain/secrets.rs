@@ -32,6 +32,11 @@ impl AccessToken {
         Self(Uuid::new_v4())
     }
 
+    /// A token made of 16 bytes the caller drew (a v4 UUID: version and variant bits set).
+    pub fn from_random_bytes(bytes: [u8; 16]) -> Self {
+        Self(uuid::Builder::from_random_bytes(bytes).into_uuid())
+    }
+
     /// Parses a token from a URL path segment. Anything but a canonical UUID is refused.
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::try_parse(text).ok().map(Self)

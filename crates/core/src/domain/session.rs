@@ -226,6 +226,9 @@ pub struct SubsessionRecord {
     pub completed_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// How many times the link was regenerated: the current link's token derives from it.
+    #[serde(default)]
+    pub link_generation: u32,
 }
 
 impl SubsessionRecord {

@@ -51,8 +51,9 @@ pub struct SubsessionCreated {
 #[derive(Clone, Debug, Serialize)]
 pub struct SubsessionSummary {
     pub subsession_id: SessionId,
-    /// Always `null`: links are stored only as hashes, so a lost link is replaced with
-    /// `regenerate`, never read back.
+    /// The subsession's current link (`null` once it expired or was canceled). Derived from a
+    /// server key, the subsession and its link generation, so it is shown again without being
+    /// stored; `regenerate` moves to the next generation and the old link dies.
     pub access_link: Option<String>,
     pub status: SessionStatus,
     pub label: String,
@@ -176,9 +177,10 @@ impl Services {
                 )));
             }
             let now = self.now();
-            let child_token = AccessToken::mint();
+            let child_id = SessionId::mint();
+            let child_token = self.subsession_token(&child_id, 0);
             let child = SessionRecord {
-                session_id: SessionId::mint(),
+                session_id: child_id,
                 tenant_id: parent.tenant_id.clone(),
                 mode: parent.mode,
                 workflow_id: workflow.workflow_id.clone(),
@@ -209,6 +211,7 @@ impl Services {
                 created_at: now,
                 completed_at: None,
                 metadata: request.metadata.clone(),
+                link_generation: 0,
             };
             let mut change = SessionChange::new(self, parent, Actor::EndUser);
             for op in new_session_writes(&child)? {
@@ -237,55 +240,70 @@ impl Services {
         Err(Error::conflict(CONCURRENT_CHANGE))
     }
 
-    /// Lists the subsessions of one collection step (or of the only one).
+    /// Lists the subsessions of one collection step, or of every one without `step_id`, each with
+    /// its current link.
     pub async fn list_subsessions(&self, token: &str, step_id: Option<&str>) -> Result<SubsessionList> {
         let items = self.open_session(token).await?;
-        let collection_steps: Vec<&Step> = items
-            .session
-            .workflow
-            .steps
-            .iter()
-            .filter(|s| s.step_type == StepType::SubsessionCollection)
-            .collect();
-        let step_id = match (step_id, collection_steps.as_slice()) {
-            (Some(id), _) => id.to_owned(),
-            (None, [only]) => only.step_id.to_string(),
-            (None, []) => return Err(Error::validation("This session has no subsession collection step")),
-            (None, _) => {
-                return Err(Error::validation(
-                    "step_id is required: this workflow has several subsession collection steps",
-                ))
-            }
+        let steps: Vec<(&Step, &SubsessionConfig)> = match step_id {
+            Some(id) => vec![collection_step(&items, id)?],
+            None => items
+                .session
+                .workflow
+                .steps
+                .iter()
+                .filter_map(|s| s.subsession_config.as_ref().map(|config| (s, config)))
+                .filter(|(s, _)| s.step_type == StepType::SubsessionCollection)
+                .collect(),
         };
-        let (step, config) = collection_step(&items, &step_id)?;
         let now = self.now();
-        let tally = Tally::of(&items, &step.step_id, now);
-        let subsessions: Vec<SubsessionSummary> = items
-            .subsessions
-            .iter()
-            .filter(|s| s.step_id == step.step_id)
-            .map(|s| SubsessionSummary {
-                subsession_id: s.subsession_id,
-                access_link: None,
-                status: s.status_at(now),
-                label: s.label.clone(),
-                tag: s.tag.clone(),
-                workflow_id: s.workflow_id.clone(),
-                expires_at: s.expires_at,
-                created_at: s.created_at,
-                completed_at: s.completed_at,
-            })
-            .collect();
-        Ok(SubsessionList {
-            total: subsessions.len(),
-            completed: tally.completed,
-            pending: tally.pending,
-            min_required: config.min_required,
-            max_allowed: config.max_allowed,
-            can_proceed: tally.blocker(config).is_none(),
-            category: config.category.clone().or_else(|| config.tag.clone()),
-            subsessions,
-        })
+        let mut list = SubsessionList {
+            subsessions: Vec::new(),
+            total: 0,
+            completed: 0,
+            pending: 0,
+            min_required: 0,
+            max_allowed: 0,
+            can_proceed: true,
+            category: match steps.as_slice() {
+                [(_, config)] => config.category.clone().or_else(|| config.tag.clone()),
+                _ => None,
+            },
+        };
+        for (step, config) in steps {
+            let tally = Tally::of(&items, &step.step_id, now);
+            list.completed += tally.completed;
+            list.pending += tally.pending;
+            list.min_required += config.min_required;
+            list.max_allowed += config.max_allowed;
+            list.can_proceed &= tally.blocker(config).is_none();
+            list.subsessions.extend(items.subsessions.iter().filter(|s| s.step_id == step.step_id).map(
+                |s| {
+                    let status = s.status_at(now);
+                    SubsessionSummary {
+                        subsession_id: s.subsession_id,
+                        access_link: status.is_publicly_visible().then(|| {
+                            self.public_url(
+                                &self.subsession_token(&s.subsession_id, s.link_generation).expose(),
+                            )
+                        }),
+                        status,
+                        label: s.label.clone(),
+                        tag: s.tag.clone(),
+                        workflow_id: s.workflow_id.clone(),
+                        expires_at: s.expires_at,
+                        created_at: s.created_at,
+                        completed_at: s.completed_at,
+                    }
+                },
+            ));
+        }
+        list.total = list.subsessions.len();
+        Ok(list)
+    }
+
+    /// The access token of a subsession's current link (derived, so it can be shown again).
+    fn subsession_token(&self, subsession: &SessionId, generation: u32) -> AccessToken {
+        self.settings.idempotency.sealing_key.derive_access_token(&format!("{subsession}:{generation}"))
     }
 
     /// Gives a subsession a new link; the old one stops working at once.
@@ -305,7 +323,8 @@ impl Services {
         if !status.accepts_end_user_input() {
             return Err(Error::forbidden(format!("Subsession is {status}; its link cannot be regenerated")));
         }
-        let new_token = AccessToken::mint();
+        let generation = record.link_generation + 1;
+        let new_token = self.subsession_token(&record.subsession_id, generation);
         let expires_at =
             parent.session.expires_at.min(now.unix() + self.settings.default_session_ttl_seconds);
         let session = &child.session;
@@ -333,7 +352,8 @@ impl Services {
                     keys::subsession(&parent.session.session_id, &session.session_id),
                     Condition::ItemExists,
                 )
-                .set("expires_at", AttributeValue::N(expires_at.to_string())),
+                .set("expires_at", AttributeValue::N(expires_at.to_string()))
+                .set("link_generation", AttributeValue::N(generation.to_string())),
             ),
         ];
         self.table.transact(ops).await.map_err(|e| match e {
