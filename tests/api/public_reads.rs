@@ -177,3 +177,33 @@ async fn the_raw_access_token_is_never_stored() {
     let needle = token.as_bytes();
     assert!(!stored.windows(needle.len()).any(|w| w == needle), "the raw token was written to the store");
 }
+
+#[tokio::test]
+async fn the_public_workflow_leaves_out_face_match_thresholds_and_internal_workflow_ids() {
+    let app = TestApp::spawn().await;
+    let child = app
+        .create_workflow(serde_json::json!({"name": "Party", "steps": [{"step_id": "a", "name": "A",
+        "type": "form_fill", "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]}))
+        .await;
+    let workflow = app
+        .create_workflow(serde_json::json!({"name": "Internal", "steps": [
+            {"step_id": "id", "name": "ID", "type": "document_upload",
+             "document_requirements": [{"document_type": "id", "label": "ID"}]},
+            {"step_id": "face", "name": "Face", "type": "liveness",
+             "liveness_config": {"min_confidence": 90, "face_match": {"document_type": "id", "min_similarity": 97}}},
+            {"step_id": "ubos", "name": "Owners", "type": "subsession_collection",
+             "subsession_config": {"workflow_id": child, "max_allowed": 2}}
+        ]}))
+        .await;
+    let (_, token) = app.create_session(&workflow).await;
+
+    let reply = app.get(&format!("/public/sessions/{token}/workflow")).await;
+
+    let text = reply.body.to_string();
+    assert!(
+        !text.contains("min_similarity") && !text.contains("face_match") && !text.contains(&child),
+        "{text}"
+    );
+    assert_eq!(reply.data()["steps"][1]["liveness_config"]["min_confidence"], 90.0);
+    assert_eq!(reply.data()["steps"][2]["subsession_config"]["max_allowed"], 2);
+}

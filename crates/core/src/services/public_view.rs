@@ -91,7 +91,8 @@ pub struct PublicWorkflow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub total_steps: usize,
-    pub steps: Vec<Step>,
+    /// The steps' definitions, less internal settings (see [`public_step`]).
+    pub steps: Vec<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub completion_redirect_url: Option<String>,
 }
@@ -170,10 +171,24 @@ impl PublicWorkflow {
             workflow_name: workflow.name.clone(),
             description: workflow.description.clone(),
             total_steps: workflow.steps.len(),
-            steps: workflow.steps.clone(),
+            steps: workflow.steps.iter().map(public_step).collect(),
             completion_redirect_url: workflow.completion_redirect_url.clone(),
         }
     }
+}
+
+/// A step as the end user's browser may see it: without the thresholds it is judged by (face
+/// match) and the internal ids of the workflows related parties go through.
+fn public_step(step: &Step) -> serde_json::Value {
+    let mut value = serde_json::to_value(step).unwrap_or_default();
+    if let Some(liveness) = value.get_mut("liveness_config").and_then(|v| v.as_object_mut()) {
+        liveness.remove("face_match");
+    }
+    if let Some(config) = value.get_mut("subsession_config").and_then(|v| v.as_object_mut()) {
+        config.remove("workflow_id");
+        config.remove("workflow_version");
+    }
+    value
 }
 
 impl super::Services {
