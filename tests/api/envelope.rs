@@ -75,3 +75,22 @@ async fn success_answers_carry_status_and_data_only() {
     assert_eq!(keys, vec!["data".to_owned(), "status".to_owned()]);
     assert_eq!(reply.body["status"], "success");
 }
+
+#[tokio::test]
+async fn a_path_segment_that_cannot_be_decoded_answers_in_the_envelope() {
+    let app = TestApp::spawn().await;
+
+    let public = app.get("/public/sessions/%FF%FE/workflow").await;
+    let tenant = app.tenant_get("/v1/sessions/%C3%28").await;
+
+    for reply in [public, tenant] {
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "VALIDATION_ERROR");
+        assert!(
+            reply.body["error"]["message"].as_str().unwrap().starts_with("Invalid path"),
+            "{}",
+            reply.body
+        );
+        assert!(reply.body["meta"]["request_id"].is_string());
+    }
+}

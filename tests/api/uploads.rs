@@ -249,7 +249,7 @@ async fn the_legacy_base64_upload_works_on_both_paths() {
     }
 
     for reply in &replies {
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         assert!(reply.data()["s3_key"].as_str().unwrap().contains(&session));
         assert!(reply.data()["uploaded_at"].is_string());
     }
@@ -277,7 +277,7 @@ async fn the_legacy_upload_refuses_bad_base64_and_mismatched_content() {
         "VALIDATION_ERROR",
         "File content does not match its declared type (the content is application/pdf)",
     );
-    assert_eq!(data_url.status, StatusCode::CREATED, "{}", data_url.body);
+    assert_eq!(data_url.status, StatusCode::OK, "{}", data_url.body);
 }
 
 #[tokio::test]

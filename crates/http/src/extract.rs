@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -31,6 +31,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 Err(ApiError::validation(format!("Invalid JSON body: {}", rejection.body_text())))
             }
         }
+    }
+}
+
+/// Path parameters; a segment that cannot be decoded (bad percent-encoding, not UTF-8) is a 400
+/// `VALIDATION_ERROR` in the envelope.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|rejection: PathRejection| {
+                ApiError::validation(format!("Invalid path: {}", rejection.body_text()))
+            })
     }
 }
 

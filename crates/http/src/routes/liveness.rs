@@ -2,9 +2,9 @@
 
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
 use kyc_core::services::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};

@@ -3,9 +3,9 @@
 
 use crate::envelope::{ok, Success};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use kyc_core::domain::form::FormData;

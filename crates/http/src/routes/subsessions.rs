@@ -2,9 +2,9 @@
 
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
-use crate::extract::{Json, Query};
+use crate::extract::{Json, Path, Query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::services::{

@@ -2,9 +2,9 @@
 
 use crate::envelope::{accepted, created, ok, Success};
 use crate::error::ApiError;
-use crate::extract::{Json, Query, Tenant};
+use crate::extract::{Json, Path, Query, Tenant};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;

@@ -2,9 +2,9 @@
 
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{Json, Path};
 use crate::AppState;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use axum::Router;
 use kyc_core::services::{
@@ -45,5 +45,7 @@ async fn upload_base64(
     Path(token): Path<String>,
     Json(request): Json<Base64Upload>,
 ) -> Result<Success<DocumentUploaded>, ApiError> {
-    Ok(created(state.services.upload_base64(&token, request).await?))
+    // The contract answers the legacy upload with 200 (the presigned init, which creates a
+    // pending document, answers 201).
+    Ok(ok(state.services.upload_base64(&token, request).await?))
 }
