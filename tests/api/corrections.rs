@@ -255,3 +255,33 @@ async fn the_audit_trail_records_who_changed_what_but_never_values() {
     assert!(trail[2]["actor"]["key_id"].as_str().unwrap().starts_with("key_"));
     assert!(!serde_json::to_string(trail).unwrap().contains("John Doe"));
 }
+
+#[tokio::test]
+async fn a_correction_cannot_target_a_step_the_sessions_answers_skip() {
+    let app = TestApp::spawn().await;
+    let workflow = app
+        .create_workflow(json!({"name": "Conditional", "steps": [
+            {"step_id": "kind", "name": "Kind", "type": "form_fill", "custom_fields": [
+                {"field_id": "business", "name": "Business?", "type": "checkbox"}]},
+            {"step_id": "company", "name": "Company", "type": "form_fill",
+             "conditional_logic": {"step_id": "kind", "field_id": "business", "equals": true},
+             "custom_fields": [{"field_id": "name", "name": "Name", "type": "text"}]}
+        ]}))
+        .await;
+    let (session, token) = app.create_session(&workflow).await;
+    app.complete_step(&token, "kind", json!({"form_data": {"business": false}})).await;
+    assert_eq!(app.state(&token).await["status"], "manual_review");
+
+    let reply = app
+        .tenant_post(
+            &format!("/v1/sessions/{session}/corrections"),
+            json!({"items": [{"step_id": "company", "message": "Fix the company name"}]}),
+        )
+        .await;
+
+    reply.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "items[0]: step 'company' does not apply to this session (its condition does not hold)",
+    );
+}

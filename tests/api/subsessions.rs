@@ -386,3 +386,30 @@ async fn the_listing_shows_each_subsessions_working_link_and_spans_every_collect
         "links are never stored"
     );
 }
+
+#[tokio::test]
+async fn regenerating_and_deleting_are_recorded_in_the_subsessions_own_trail() {
+    let app = TestApp::spawn().await;
+    let (_, token) = parent(&app, 5, false).await;
+    let created = create(&app, &token, "A").await.data().clone();
+    let id = created["subsession_id"].as_str().unwrap().to_owned();
+
+    app.public_post(&format!("/public/sessions/{token}/subsessions/{id}/regenerate"), json!({})).await;
+    app.call(Method::DELETE, &format!("/public/sessions/{token}/subsessions/{id}"), None, None).await;
+
+    let view = app.tenant_view(&id).await;
+    let actions: Vec<(String, String)> = view["audit_trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_owned(), e["to_status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("subsession_link_regenerated".to_owned(), "active".to_owned()),
+            ("subsession_deleted".to_owned(), "canceled".to_owned())
+        ]
+    );
+    assert_eq!(view["status"], "canceled");
+}

@@ -144,6 +144,12 @@ fn check_item(items: &SessionItems, item: &CorrectionItem) -> Result<(), String>
         .workflow
         .step(&item.step_id)
         .ok_or_else(|| format!("step '{}' not found", item.step_id))?;
+    if super::progress::Progress::of(items).status(&step.step_id) == StepStatus::Skipped {
+        return Err(format!(
+            "step '{}' does not apply to this session (its condition does not hold)",
+            step.step_id
+        ));
+    }
     if let Some(unknown) =
         item.field_ids.iter().find(|f| !step.all_fields().any(|field| &field.field_id == *f))
     {

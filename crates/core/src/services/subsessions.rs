@@ -14,7 +14,9 @@ use crate::codec::{self, keys, SessionItems, TokenRecord};
 use crate::domain::history::{Actor, AuditAction};
 use crate::domain::ids::{SessionId, StepId, WorkflowId};
 use crate::domain::secrets::AccessToken;
-use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatus, SubsessionRecord};
+use crate::domain::session::{
+    ParentLink, SessionEvent, SessionRecord, SessionStatus, StepStatus, SubsessionRecord,
+};
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{Step, StepType, SubsessionConfig};
 use crate::error::{Error, Result};
@@ -342,6 +344,14 @@ impl Services {
                 condition: Condition::ItemAbsent,
             },
             WriteOp::Delete { key: keys::token(&session.token_hash), condition: Condition::Always },
+            WriteOp::Put {
+                item: codec::audit_item(
+                    &session.session_id,
+                    session.version + 1,
+                    &child_audit(now, AuditAction::SubsessionLinkRegenerated, status, status),
+                )?,
+                condition: Condition::ItemAbsent,
+            },
             // The session stays open with a new expiry: its marker moves in the expiry index.
             WriteOp::Put {
                 item: codec::open_marker_item(&session.session_id, expires_at)?,
@@ -383,9 +393,12 @@ impl Services {
                 .await?
                 .ok_or_else(|| Error::not_found("Subsession not found"))?;
             let status = child.session.status;
-            if !status.accepts_end_user_input() {
-                return Err(Error::forbidden(format!("A subsession that is {status} cannot be deleted")));
-            }
+            // Deleting is the child's cancellation, through the state machine like any other;
+            // only an unfinished child may go.
+            let canceled_status =
+                status.on(SessionEvent::Cancel).ok().filter(|_| status.accepts_end_user_input()).ok_or_else(
+                    || Error::forbidden(format!("A subsession that is {status} cannot be deleted")),
+                )?;
             let session = &child.session;
             let mut change = SessionChange::new(self, &parent.session, Actor::EndUser);
             change.write(WriteOp::Delete {
@@ -394,16 +407,22 @@ impl Services {
             });
             let mut canceled =
                 Update::new(keys::session(&session.session_id), Condition::VersionIs(session.version))
-                    .set("status", AttributeValue::S(SessionStatus::Canceled.as_str().into()))
+                    .set("status", AttributeValue::S(canceled_status.as_str().into()))
                     .set("version", AttributeValue::N((session.version + 1).to_string()))
                     .set("updated_at", AttributeValue::S(change.at().rfc3339()));
-            for (name, value) in codec::status_index_attributes(session, SessionStatus::Canceled) {
+            for (name, value) in codec::status_index_attributes(session, canceled_status) {
                 canceled = canceled.set(name, value);
             }
             change.write(WriteOp::Update(canceled));
-            if let Some(op) = open_marker_change(session, status, SessionStatus::Canceled)? {
+            if let Some(op) = open_marker_change(session, status, canceled_status)? {
                 change.write(op);
             }
+            // The child's own trail records it too.
+            let entry = child_audit(change.at(), AuditAction::SubsessionDeleted, status, canceled_status);
+            change.write(WriteOp::Put {
+                item: codec::audit_item(&session.session_id, session.version + 1, &entry)?,
+                condition: Condition::ItemAbsent,
+            });
             change.write(WriteOp::Delete {
                 key: keys::token(&session.token_hash),
                 condition: Condition::Always,
@@ -435,5 +454,24 @@ impl Services {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// An entry of a subsession's own audit trail for a change its parent's end user made.
+fn child_audit(
+    at: Timestamp,
+    action: AuditAction,
+    from: SessionStatus,
+    to: SessionStatus,
+) -> crate::domain::history::AuditEntry {
+    crate::domain::history::AuditEntry {
+        at,
+        actor: Actor::EndUser,
+        action,
+        step_id: None,
+        from_status: from,
+        to_status: to,
+        changed_fields: Vec::new(),
+        documents: Vec::new(),
     }
 }
