@@ -29,9 +29,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(blobs) = local_blobs(&config)? {
         app = app.merge(kyc_local::blob_server::router(blobs));
     }
-    // The hosted frontend runs on another origin and calls the API (and the upload URLs) from the
-    // browser; locally any origin may, as API Gateway allows the configured one when deployed.
-    let app = app.layer(CorsLayer::very_permissive());
+    // The hosted frontend may run on another origin and call the API (and the upload URLs) from
+    // the browser: the configured origins may, as API Gateway allows `FrontendOrigin` on AWS.
+    let app = app.layer(cors(&config.frontend_origins)?);
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
     print_banner(&demo);
@@ -83,6 +83,20 @@ const WEBHOOKS_PER_TICK: usize = 50;
 
 /// Sessions one local sweep expires at most.
 const SESSIONS_PER_SWEEP: usize = 500;
+
+/// CORS for the configured frontend origins: the public routes' methods and `content-type` (the
+/// tenant API is called from servers, so `authorization` is not allowed across origins), and `PUT`
+/// for the local upload URLs.
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    use axum::http::{header, HeaderValue, Method};
+    let origins = origins.iter().map(|o| HeaderValue::from_str(o)).collect::<Result<Vec<_>, _>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::CONTENT_TYPE])
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .max_age(Duration::from_secs(600)))
+}
 
 fn print_banner(demo: &seed::Demo) {
     let seed::Demo { base_url, api_key, workflow_id, session_id, access_token, .. } = demo;

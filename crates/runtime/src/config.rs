@@ -140,6 +140,10 @@ pub struct Config {
     /// Multiplies every webhook retry delay (`KYC_WEBHOOK_RETRY_SCALE`, 1; 0.01 turns 5 minutes
     /// into 3 seconds for demos and tests).
     pub webhook_retry_scale: f64,
+    /// Origins whose browsers may call the dev server (`KYC_FRONTEND_ORIGINS`, comma-separated;
+    /// by default the dev server's own and Vite's `localhost:5173`). On AWS the template's
+    /// `FrontendOrigin` sets the API's CORS.
+    pub frontend_origins: Vec<String>,
     /// The SQS queue of webhook deliveries (`KYC_WEBHOOK_QUEUE_URL`; the background functions
     /// on AWS), and an endpoint override for an emulator (`KYC_SQS_ENDPOINT`).
     pub webhook_queue: Option<WebhookQueue>,
@@ -250,6 +254,30 @@ impl Config {
                 .context("KYC_WEBHOOK_RETRY_SCALE must be a number above 0 and at most 1000")?,
             None => 1.0,
         };
+        let frontend_origins = match var("KYC_FRONTEND_ORIGINS") {
+            Some(text) => {
+                let origins: Vec<String> = text
+                    .split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect();
+                for origin in &origins {
+                    let parsed = url::Url::parse(origin).ok().filter(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.path() == "/" && u.query().is_none()
+                    });
+                    if parsed.is_none() {
+                        bail!("KYC_FRONTEND_ORIGINS: '{origin}' is not an origin (scheme://host[:port])");
+                    }
+                }
+                origins
+            }
+            None => vec![
+                format!("http://127.0.0.1:{port}"),
+                format!("http://localhost:{port}"),
+                "http://localhost:5173".to_owned(),
+                "http://127.0.0.1:5173".to_owned(),
+            ],
+        };
         let webhook_queue = match var("KYC_WEBHOOK_QUEUE_URL").filter(|url| !url.is_empty()) {
             Some(url) => {
                 url::Url::parse(&url).context("KYC_WEBHOOK_QUEUE_URL must be the queue's URL")?;
@@ -278,6 +306,7 @@ impl Config {
             sweep_interval_seconds,
             webhook_retry_scale,
             webhook_queue,
+            frontend_origins,
         })
     }
 }
@@ -358,6 +387,18 @@ mod tests {
         assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
         assert_eq!(config.sweep_interval_seconds, 30);
+    }
+
+    #[test]
+    fn frontend_origins_default_to_the_dev_servers_own_and_must_be_origins() {
+        let defaults = config(&[("PORT", "4000")]).unwrap().frontend_origins;
+        assert!(defaults.contains(&"http://127.0.0.1:4000".to_owned()), "{defaults:?}");
+        let set = config(&[("KYC_FRONTEND_ORIGINS", "https://verify.example.com, http://localhost:3001/")])
+            .unwrap();
+        assert_eq!(set.frontend_origins, ["https://verify.example.com", "http://localhost:3001"]);
+        for bad in ["verify.example.com", "https://example.com/path", "ftp://example.com"] {
+            assert!(config_err(&[("KYC_FRONTEND_ORIGINS", bad)]).contains("is not an origin"), "{bad}");
+        }
     }
 
     #[test]

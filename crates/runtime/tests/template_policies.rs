@@ -92,3 +92,33 @@ fn the_functions_whose_routes_extract_documents_are_built_with_extraction() {
         assert!(features.contains("textract") || features.contains("extraction"), "{binary}: {features:?}");
     }
 }
+
+#[test]
+fn the_api_is_throttled_and_lets_browsers_send_content_type_only() {
+    let template: Value = serde_norway::from_str(&repo_file("template.yaml")).expect("template.yaml is YAML");
+    let api = &template["Resources"]["HttpApi"]["Properties"];
+    let routes = &api["DefaultRouteSettings"];
+    assert!(routes["ThrottlingRateLimit"] != Value::Null && routes["ThrottlingBurstLimit"] != Value::Null);
+    let headers: Vec<&str> = api["CorsConfiguration"]["AllowHeaders"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(headers, ["content-type"], "tenant calls come from servers: no authorization across origins");
+}
+
+#[test]
+fn secrets_come_from_secrets_manager_not_from_parameters() {
+    let template: Value = serde_norway::from_str(&repo_file("template.yaml")).expect("template.yaml is YAML");
+    let parameters = template["Parameters"].as_mapping().unwrap();
+    assert!(
+        parameters.keys().all(|k| !k.as_str().unwrap_or_default().contains("Secret")),
+        "no secret parameter"
+    );
+    let variables = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for name in ["KYC_CURSOR_SECRET", "KYC_IDEMPOTENCY_SECRET"] {
+        let text = format!("{:?}", variables[name]);
+        assert!(text.contains("resolve:secretsmanager"), "{name}: {text}");
+    }
+}
