@@ -246,3 +246,21 @@ async fn face_match_compares_the_reference_image_with_the_id_portrait() {
     assert_eq!(attempts[0]["failure_reason"], "face match: similarity 80 is below 95");
     assert_eq!(attempts[1]["face_similarity"], 97.5);
 }
+
+#[tokio::test]
+async fn liveness_checks_started_per_step_are_capped() {
+    let app = TestApp::spawn().await;
+    let (_, token) = session(&app, &app.api_key.clone(), json!({"min_confidence": 90})).await;
+
+    // Started and abandoned: nothing fails, yet each start may cost a provider session.
+    for _ in 0..10 {
+        assert_eq!(start(&app, &token, json!({"step_id": "face"})).await.status, StatusCode::CREATED);
+    }
+    let refused = start(&app, &token, json!({"step_id": "face"})).await;
+
+    refused.assert_error_containing(
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
+        "Too many liveness checks were started",
+    );
+}

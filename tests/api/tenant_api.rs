@@ -327,3 +327,41 @@ async fn test_keys_see_test_sessions_only_and_live_keys_live_ones() {
     assert_eq!(test_listing.data()["sessions"][0]["livemode"], false);
     assert_eq!(app.tenant_view(&test_session).await["livemode"], false);
 }
+
+#[tokio::test]
+async fn workflows_are_capped_in_size_and_cannot_chain_related_parties() {
+    let app = TestApp::spawn().await;
+    let huge = json!({"name": "Huge", "steps": [{"step_id": "a", "name": "A", "type": "form_fill",
+        "description": "x".repeat(4_000),
+        "custom_fields": (0..100).map(|i| json!({"field_id": format!("f{i}"), "name": "y".repeat(400), "type": "text",
+            "help_text": "z".repeat(1_000)})).collect::<Vec<_>>()}]});
+    let party = app
+        .create_workflow(json!({"name": "Party", "steps": [{"step_id": "a", "name": "A", "type": "form_fill",
+        "custom_fields": [{"field_id": "n", "name": "N", "type": "text"}]}]}))
+        .await;
+    let collecting = |workflow_id: &str| {
+        json!({"name": "Collects", "steps": [{"step_id": "ubos", "name": "Owners", "type": "subsession_collection",
+            "subsession_config": {"workflow_id": workflow_id, "max_allowed": 2}}]})
+    };
+    let parent = app.create_workflow(collecting(&party)).await;
+
+    let too_big = app.tenant_post("/v1/workflows", huge).await;
+    let itself = app.tenant_post(&format!("/v1/workflows/{parent}/versions"), collecting(&parent)).await;
+    let chained = app.tenant_post("/v1/workflows", collecting(&parent)).await;
+
+    too_big.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "at most 100 KB is accepted",
+    );
+    itself.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "step 'ubos': a workflow cannot collect related parties through itself",
+    );
+    chained.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "a related party's workflow cannot",
+    );
+}

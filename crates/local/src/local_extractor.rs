@@ -12,6 +12,10 @@ use std::sync::Arc;
 
 /// Largest document read for extraction.
 const MAX_DOCUMENT_BYTES: usize = 20 * 1024 * 1024;
+/// Most pages of a PDF read for extraction (identity documents have one or two).
+const MAX_PAGES: usize = 10;
+/// Most bytes any stream of a PDF (and all content of one page) may decompress to.
+const MAX_DECOMPRESSED_BYTES: usize = 8 * 1024 * 1024;
 
 /// A specimen passport in the ICAO 9303 style, answered for test-mode images. Its dates follow
 /// the request's date (valid for five more years, holder born 1974-08-12) and its number is the
@@ -122,10 +126,23 @@ impl LocalExtractor {
 fn pdf_text(bytes: &[u8]) -> Result<String, ExtractionError> {
     use lopdf::Object;
     let unreadable = || ExtractionError::Unreadable("The PDF cannot be read".into());
-    let document = lopdf::Document::load_mem(bytes).map_err(|_| unreadable())?;
+    // A small crafted file can inflate to gigabytes: every stream is decoded within a bound.
+    let options =
+        lopdf::LoadOptions { max_decompressed_size: Some(MAX_DECOMPRESSED_BYTES), ..Default::default() };
+    let document = lopdf::Document::load_mem_with_options(bytes, options).map_err(|_| unreadable())?;
+    let pages = document.get_pages();
+    if pages.len() > MAX_PAGES {
+        return Err(ExtractionError::Unreadable(format!(
+            "The PDF has {} pages; identity documents have at most {MAX_PAGES}",
+            pages.len()
+        )));
+    }
     let mut text = String::new();
-    for page in document.get_pages().into_values() {
-        let content = document.get_and_decode_page_content(page).map_err(|_| unreadable())?;
+    for page in pages.into_values() {
+        let raw = document.get_page_content_with_limit(page, MAX_DECOMPRESSED_BYTES).map_err(|_| {
+            ExtractionError::Unreadable("The PDF's content is too large once decompressed".into())
+        })?;
+        let content = lopdf::content::Content::decode(&raw).map_err(|_| unreadable())?;
         for operation in content.operations {
             match operation.operator.as_str() {
                 "Tj" | "'" | "\"" | "TJ" => {
@@ -171,5 +188,48 @@ impl Extractor for LocalExtractor {
                 "Reading images needs OCR, which this deployment does not have; upload a PDF".into(),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lopdf::{dictionary, Document, Object, Stream};
+
+    /// A one-page PDF whose content stream is `content`, deflated.
+    fn pdf_with_content(content: Vec<u8>) -> Vec<u8> {
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let mut stream = Stream::new(dictionary! {}, content);
+        stream.compress().unwrap();
+        let content_id = doc.add_object(stream);
+        let page_id =
+            doc.add_object(dictionary! {"Type" => "Page", "Parent" => pages_id, "Contents" => content_id});
+        let pages = dictionary! {"Type" => "Pages", "Kids" => vec![Object::from(page_id)], "Count" => 1};
+        doc.objects.insert(pages_id, Object::Dictionary(pages));
+        let catalog_id = doc.add_object(dictionary! {"Type" => "Catalog", "Pages" => pages_id});
+        doc.trailer.set("Root", catalog_id);
+        let mut bytes = Vec::new();
+        doc.save_to(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_unreadable_not_a_memory_exhaustion() {
+        let bomb = pdf_with_content(vec![b' '; 64 * 1024 * 1024]);
+        assert!(bomb.len() < 1024 * 1024, "the bomb is small: {} bytes", bomb.len());
+
+        let result = pdf_text(&bomb);
+
+        match result {
+            Err(ExtractionError::Unreadable(message)) => assert!(message.contains("too large"), "{message}"),
+            other => panic!("expected unreadable, got {:?}", other.map(|t| t.len())),
+        }
+    }
+
+    #[test]
+    fn an_ordinary_page_is_read() {
+        let page = pdf_with_content(b"BT /F1 12 Tf 72 712 Td (P<UTOERIKSSON) Tj ET".to_vec());
+        assert!(pdf_text(&page).unwrap().contains("P<UTOERIKSSON"));
     }
 }

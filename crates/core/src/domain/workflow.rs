@@ -316,6 +316,9 @@ pub struct WorkflowRecord {
 
 /// Most steps a workflow may have.
 pub const MAX_STEPS: usize = 50;
+/// Largest definition, as JSON: every session item carries a snapshot of it, and DynamoDB items
+/// stop at 400 KB.
+pub const MAX_DEFINITION_BYTES: usize = 100 * 1024;
 /// Most fields a step may have.
 pub const MAX_FIELDS_PER_STEP: usize = 100;
 const MAX_TEXT: usize = 500;
@@ -351,6 +354,14 @@ impl WorkflowDefinition {
         });
         if let Some(config) = &mut self.verification_config {
             config.validate()?;
+        }
+        let size = serde_json::to_vec(&self).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_DEFINITION_BYTES {
+            return Err(format!(
+                "the workflow definition is {} KB of JSON; at most {} KB is accepted",
+                size.div_ceil(1024),
+                MAX_DEFINITION_BYTES / 1024
+            ));
         }
         let mut seen_steps: Vec<Step> = Vec::with_capacity(self.steps.len());
         for (index, step) in std::mem::take(&mut self.steps).into_iter().enumerate() {

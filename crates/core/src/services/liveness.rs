@@ -58,6 +58,8 @@ pub struct LivenessCompleted {
 
 const PASSED: &str = "Liveness check passed";
 const FAILED: &str = "Liveness check failed; please try again";
+/// Most liveness checks started per step (passed, failed, expired or abandoned alike).
+pub const MAX_STARTS_PER_STEP: usize = 10;
 const EXPIRED: &str = "The liveness check expired; start a new one";
 
 fn liveness_step<'a>(items: &'a SessionItems, step_id: &str) -> Result<(&'a Step, LivenessConfig)> {
@@ -80,6 +82,17 @@ impl Services {
         }
         let (step, _) = liveness_step(&items, &request.step_id)?;
         check_editable(&items, step, status == SessionStatus::AwaitingClientCorrection)?;
+        // Each start may open a paid provider session: a ceiling per step, besides the failure cap.
+        let started = items
+            .liveness
+            .iter()
+            .filter(|a| a.step_id == step.step_id && a.status != AttemptStatus::Superseded)
+            .count();
+        if started >= MAX_STARTS_PER_STEP {
+            return Err(Error::forbidden(format!(
+                "Too many liveness checks were started for this step ({started}); the reviewer will contact you"
+            )));
+        }
         let failures = items.liveness.iter().filter(|a| a.step_id == step.step_id && a.is_failure()).count();
         if failures >= self.settings.liveness_max_failed_attempts {
             return Err(Error::forbidden(format!(

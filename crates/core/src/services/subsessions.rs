@@ -167,6 +167,10 @@ impl Services {
         let (_, config) = collection_step(&items, &request.step_id)?;
         let workflow =
             self.workflow(&items.session.tenant_id, &config.workflow_id, config.workflow_version).await?;
+        if super::workflows::collects_parties(&workflow.definition) {
+            // Refused when the workflow was created; a later version of it may have changed.
+            return Err(Error::validation("The related party's workflow collects related parties itself"));
+        }
         for attempt in 1..=ATTEMPTS {
             let (step, config) = collection_step(&items, &request.step_id)?;
             let parent = &items.session;

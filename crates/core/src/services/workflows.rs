@@ -36,6 +36,16 @@ impl Services {
         definition: WorkflowDefinition,
     ) -> Result<WorkflowRecord> {
         let definition = definition.validate().map_err(Error::Validation)?;
+        if let Some(step) = definition
+            .steps
+            .iter()
+            .find(|s| s.subsession_config.as_ref().is_some_and(|c| &c.workflow_id == workflow_id))
+        {
+            return Err(Error::validation(format!(
+                "step '{}': a workflow cannot collect related parties through itself",
+                step.step_id
+            )));
+        }
         self.check_subsession_workflows(&caller.tenant_id, &definition).await?;
         let latest = self.workflow(&caller.tenant_id, workflow_id, None).await?;
         let record = WorkflowRecord {
@@ -55,7 +65,8 @@ impl Services {
         }
     }
 
-    /// Every workflow a `subsession_collection` step names must exist for this tenant.
+    /// Every workflow a `subsession_collection` step names must exist for this tenant and collect
+    /// no related parties of its own.
     async fn check_subsession_workflows(
         &self,
         tenant: &TenantId,
@@ -63,13 +74,21 @@ impl Services {
     ) -> Result<()> {
         for step in &definition.steps {
             if let Some(config) = &step.subsession_config {
-                if let Err(Error::NotFound(_)) =
-                    self.workflow(tenant, &config.workflow_id, config.workflow_version).await
-                {
-                    return Err(Error::validation(format!(
+                match self.workflow(tenant, &config.workflow_id, config.workflow_version).await {
+                    Err(Error::NotFound(_)) => return Err(Error::validation(format!(
                         "step '{}': subsession_config.workflow_id '{}' does not name one of your workflows",
                         step.step_id, config.workflow_id
-                    )));
+                    ))),
+                    Err(other) => return Err(other),
+                    // Related parties do not collect related parties: no chain, no cycle.
+                    Ok(child) if collects_parties(&child.definition) => {
+                        return Err(Error::validation(format!(
+                            "step '{}': workflow '{}' collects related parties itself; a related party's \
+                             workflow cannot",
+                            step.step_id, config.workflow_id
+                        )))
+                    }
+                    Ok(_) => {}
                 }
             }
         }
@@ -96,4 +115,9 @@ impl Services {
         let item = item.ok_or_else(|| Error::not_found("Workflow not found"))?;
         Ok(codec::decode(item)?)
     }
+}
+
+/// Whether a workflow has a step that collects related parties.
+pub(crate) fn collects_parties(definition: &WorkflowDefinition) -> bool {
+    definition.steps.iter().any(|s| s.subsession_config.is_some())
 }
