@@ -99,6 +99,8 @@ async fn the_stored_result_is_reused_and_the_tenant_can_refresh_it() {
     let calls_after_public = app.extractor.calls();
     let path = format!("/v1/sessions/{session}/documents/{doc}/extract");
     let stored = app.tenant_post(&path, json!({"document_type": "passport"})).await;
+    // A reading holds its document for a minute (a refresh within it gets that reading).
+    app.clock.advance(time::Duration::seconds(61));
     let refreshed =
         app.tenant_post(&format!("{path}?refresh=true"), json!({"document_type": "passport"})).await;
 
@@ -211,4 +213,80 @@ async fn a_step_with_extract_reads_uploads_automatically_and_extract_required_ga
     let documents = app.tenant_view(&session).await["documents"].clone();
     let read = documents.as_array().unwrap().iter().find(|d| d["status"] == "confirmed").unwrap().clone();
     assert_eq!(read["extraction"]["extracted_data"]["last_name"], "DOE");
+}
+
+#[tokio::test]
+async fn concurrent_extractions_of_one_document_make_one_provider_call() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.create_session(&app.create_workflow(workflow()).await).await;
+    let doc = upload(&app, &token, "image/png", crate::helpers::png(800, 600), "passport.png").await;
+
+    let replies = futures_join_all((0..6).map(|_| extract(&app, &token, &doc, "passport"))).await;
+
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.data()["extracted_data"], replies[0].data()["extracted_data"]);
+    }
+    assert_eq!(app.extractor.calls(), 1, "one reading, shared by every request");
+}
+
+#[tokio::test]
+async fn a_session_has_a_ceiling_of_provider_readings_and_a_closed_session_none() {
+    let app = TestApp::spawn().await;
+    let (session, token) = app.create_session(&app.create_workflow(workflow()).await).await;
+    let doc = upload(&app, &token, "image/png", crate::helpers::png(800, 600), "passport.png").await;
+    let refresh = format!("/v1/sessions/{session}/documents/{doc}/extract?refresh=true");
+
+    for _ in 0..20 {
+        // A reading holds its document for a minute; then a refresh reads it again.
+        app.clock.advance(time::Duration::seconds(61));
+        let reply = app.tenant_post(&refresh, json!({"document_type": "passport"})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    app.clock.advance(time::Duration::seconds(61));
+    let over = app.tenant_post(&refresh, json!({"document_type": "passport"})).await;
+    app.tenant_post(&format!("/v1/sessions/{session}/cancel"), json!({})).await;
+    let closed = extract(&app, &token, &doc, "passport").await;
+
+    over.assert_error(
+        StatusCode::FORBIDDEN,
+        "FORBIDDEN",
+        "This session reached its limit of 20 document readings",
+    );
+    assert_eq!(
+        app.extractor.calls(),
+        20,
+        "the automatic reading at upload was none: the step does not extract"
+    );
+    closed.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND", "Session not found or expired");
+}
+
+/// Runs the futures concurrently on this task and collects their outputs.
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs = Vec::new();
+    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut done = true;
+        for (i, slot) in pending.iter_mut().enumerate() {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(output) => {
+                        results[i] = Some(output);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => done = false,
+                }
+            }
+        }
+        if done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.extend(results.into_iter().map(|r| r.expect("every future finished")));
+    outputs
 }

@@ -137,6 +137,16 @@ pub mod keys {
         format!("OPEN#{shard}")
     }
 
+    /// The lease of a document's reading in progress (one provider call at a time per document).
+    pub fn extraction_lease(session: &SessionId, doc: &DocId) -> Key {
+        Key::new(session_partition(session), format!("EXTRACTING#{doc}"))
+    }
+
+    /// The counter of a session's provider readings.
+    pub fn extraction_count(session: &SessionId) -> Key {
+        Key::new(session_partition(session), "EXTRACTIONS")
+    }
+
     /// GSI1 partition of one shard of the events not yet fanned out to webhook endpoints.
     pub fn outbox_index(shard: u8) -> String {
         format!("OUTBOX#{shard}")
@@ -405,6 +415,18 @@ pub fn event_item(version: u64, seq: usize, event: &OutboxEvent) -> Result<Item,
 /// The key of an outbox event item.
 pub fn event_key(session: &SessionId, version: u64, seq: usize) -> Key {
     Key::new(keys::session_log_partition(session), log_sort_key("EVENT", version, seq))
+}
+
+/// A lease item: held until `lease_until` (unix seconds), then free to be taken again (and
+/// dropped by the store's TTL).
+pub fn lease_item(key: &Key, lease_until: i64) -> Result<Item, CodecError> {
+    #[derive(Serialize)]
+    struct Lease {
+        lease_until: i64,
+    }
+    let mut item = encode(key, &Lease { lease_until })?;
+    item.insert(TTL.into(), AttributeValue::N((lease_until + 3600).to_string()));
+    Ok(item)
 }
 
 /// How many partitions the outbox and due-delivery indexes spread their entries over.

@@ -10,9 +10,17 @@ use crate::domain::secrets::Mode;
 use crate::domain::tenant::TenantPrincipal;
 use crate::error::{Error, Result};
 use crate::ports::extractor::{ExtractionError, ExtractionRequest};
-use crate::ports::table::{AttributeValue, Condition, Update, WriteOp};
+use crate::ports::table::{AttributeValue, Condition, StoreError, Update, WriteOp};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// Provider readings (OCR) one session may cause, whoever asks for them.
+pub const MAX_PROVIDER_CALLS_PER_SESSION: u32 = 20;
+/// How long a reading holds its document before another may start.
+const EXTRACTION_LEASE_SECONDS: i64 = 60;
+/// How long a concurrent request waits for that reading: polls, and the time between them.
+const WAIT_POLLS: u32 = 40;
+const WAIT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// `POST /public/sessions/{token}/extract`.
 #[derive(Clone, Debug, Deserialize)]
@@ -58,6 +66,10 @@ impl Services {
     pub async fn extract_document(&self, token: &str, request: ExtractRequest) -> Result<ExtractionView> {
         let kind = kind_of(&request.document_type)?;
         let items = self.open_session(token).await?;
+        let status = items.session.status_at(self.now());
+        if !status.accepts_end_user_input() {
+            return Err(Error::forbidden(format!("Session is {status} and no longer accepts changes")));
+        }
         let document = confirmed_document(&items, &request.doc_id)?;
         let extraction = match &document.extraction {
             Some(stored) => stored.clone(),
@@ -102,7 +114,72 @@ impl Services {
         }
     }
 
+    /// Reads a document through the provider: at most one reading of a document a minute (a
+    /// request meanwhile waits for, or gets, that reading's result), and at most
+    /// [`MAX_PROVIDER_CALLS_PER_SESSION`] readings per session, since each costs money.
     async fn run_extraction(
+        &self,
+        items: &SessionItems,
+        document: &DocumentRecord,
+        kind: DocumentKind,
+    ) -> Result<Extraction> {
+        let session = &items.session.session_id;
+        let lease = keys::extraction_lease(session, &document.doc_id);
+        let now = self.now().unix();
+        let claim = vec![
+            WriteOp::Put {
+                item: codec::lease_item(&lease, now + EXTRACTION_LEASE_SECONDS)?,
+                condition: Condition::absent_or_expired("lease_until", now),
+            },
+            WriteOp::Update(
+                Update::new(
+                    keys::extraction_count(session),
+                    Condition::AnyOf(vec![
+                        Condition::ItemAbsent,
+                        Condition::AttrLessThan(
+                            "count".into(),
+                            AttributeValue::N(MAX_PROVIDER_CALLS_PER_SESSION.to_string()),
+                        ),
+                    ]),
+                )
+                .add("count", 1),
+            ),
+        ];
+        match self.table.transact(claim).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed { op: Some(0) }) => {
+                return self.await_extraction(items, document).await
+            }
+            Err(StoreError::ConditionFailed { .. }) => {
+                return Err(Error::forbidden(format!(
+                    "This session reached its limit of {MAX_PROVIDER_CALLS_PER_SESSION} document readings"
+                )))
+            }
+            Err(other) => return Err(other.into()),
+        }
+        let read = self.read_with_provider(items, document, kind).await;
+        if read.is_err() {
+            // Free the document for the next try; the lease would run out anyway.
+            let _ = self.table.delete(&lease, Condition::Always).await;
+        }
+        read
+    }
+
+    /// Waits (a few seconds) for the reading another request is making of the same document.
+    async fn await_extraction(&self, items: &SessionItems, document: &DocumentRecord) -> Result<Extraction> {
+        for _ in 0..WAIT_POLLS {
+            tokio::time::sleep(WAIT_POLL_INTERVAL).await;
+            let current =
+                self.table.get(&keys::document(&items.session.session_id, &document.doc_id)).await?;
+            let current: Option<DocumentRecord> = current.map(codec::decode).transpose()?;
+            if let Some(extraction) = current.and_then(|d| d.extraction) {
+                return Ok(extraction);
+            }
+        }
+        Err(Error::conflict("The document is being read; retry in a few seconds"))
+    }
+
+    async fn read_with_provider(
         &self,
         items: &SessionItems,
         document: &DocumentRecord,
@@ -136,7 +213,8 @@ impl Services {
             Condition::AttrEquals("status".into(), AttributeValue::S("confirmed".into())),
         )
         .set("extraction", value);
-        // The document number's use is recorded with the result, for the duplicate check.
+        // The document number's use is recorded with the result, for the duplicate check. The
+        // lease is kept until it runs out: a request that started meanwhile finds the result.
         let mut ops = vec![WriteOp::Update(update)];
         if let Some(partition) = document_partition(&items.session, &extraction.extracted_data) {
             let use_ =

@@ -75,10 +75,12 @@ impl Services {
         for step in &definition.steps {
             if let Some(config) = &step.subsession_config {
                 match self.workflow(tenant, &config.workflow_id, config.workflow_version).await {
-                    Err(Error::NotFound(_)) => return Err(Error::validation(format!(
+                    Err(Error::NotFound(_)) => {
+                        return Err(Error::validation(format!(
                         "step '{}': subsession_config.workflow_id '{}' does not name one of your workflows",
                         step.step_id, config.workflow_id
-                    ))),
+                    )))
+                    }
                     Err(other) => return Err(other),
                     // Related parties do not collect related parties: no chain, no cycle.
                     Ok(child) if collects_parties(&child.definition) => {
