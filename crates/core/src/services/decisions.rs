@@ -6,10 +6,10 @@ use super::progress::Progress;
 use super::review::reopened_step;
 use super::sessions::TenantSessionView;
 use super::Services;
-use crate::codec::{self, SessionItems};
+use crate::codec::{self, keys, SessionItems};
 use crate::domain::correction::{CorrectionId, CorrectionRecord, CorrectionStatus};
 use crate::domain::decision::{Decision, Outcome, ReasonLabel, Resolution, MAX_NOTES_CHARS};
-use crate::domain::document::{DocId, DocumentStatus};
+use crate::domain::document::DocId;
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType};
 use crate::domain::ids::{DocumentType, StepId};
 use crate::domain::liveness::AttemptStatus;
@@ -17,7 +17,7 @@ use crate::domain::session::{SessionEvent, SessionStatus, StepStatus};
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::workflow::{Step, StepType};
 use crate::error::{Error, Result};
-use crate::ports::table::{Condition, WriteOp, MAX_TRANSACTION_ITEMS};
+use crate::ports::table::{AttributeValue, Condition, Update, WriteOp, MAX_TRANSACTION_ITEMS};
 use serde::{Deserialize, Serialize};
 
 const MAX_MESSAGE_CHARS: usize = 1_000;
@@ -180,10 +180,13 @@ impl Services {
             let documents: Vec<_> =
                 items.documents.iter().filter(|d| d.step_id == step.step_id && d.is_confirmed()).collect();
             for document in &documents {
-                let mut set_aside = (*document).clone();
-                set_aside.status = DocumentStatus::Replaced;
-                let item = codec::document_item(&session.session_id, &set_aside)?;
-                change.write(WriteOp::Put { item, condition: Condition::Always });
+                // Only the status changes: a reading stored meanwhile stays with the document.
+                let set_aside = Update::new(
+                    keys::document(&session.session_id, &document.doc_id),
+                    Condition::AttrEquals("status".into(), AttributeValue::S("confirmed".into())),
+                )
+                .set("status", AttributeValue::S("replaced".into()));
+                change.write(WriteOp::Update(set_aside));
                 retired.push(document.doc_id.clone());
             }
             for attempt in items.liveness.iter().filter(|a| a.step_id == step.step_id) {
