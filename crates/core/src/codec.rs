@@ -577,7 +577,7 @@ mod tests {
         let item = session_item(&record).unwrap();
         assert_eq!(
             item.get(GSI1PK),
-            Some(&AttributeValue::S(format!("TENANT#{}#SESSIONS", record.tenant_id)))
+            Some(&AttributeValue::S(format!("TENANT#{}#test#SESSIONS", record.tenant_id)))
         );
         assert_eq!(item.get("version"), Some(&AttributeValue::N("1".into())));
         let parsed = SessionItems::from_items(vec![item]).unwrap().unwrap();
