@@ -201,6 +201,14 @@ impl Config {
         if let Some(text) = var("KYC_MAX_UPLOAD_BYTES") {
             uploads.max_bytes = text.parse().context("KYC_MAX_UPLOAD_BYTES must be a number of bytes")?;
         }
+        if let Some(text) = var("KYC_MAX_PENDING_UPLOADS") {
+            uploads.max_pending_uploads =
+                text.parse().context("KYC_MAX_PENDING_UPLOADS must be a whole number")?;
+        }
+        if let Some(text) = var("KYC_MAX_DOCUMENTS_PER_SESSION") {
+            uploads.max_documents =
+                text.parse().context("KYC_MAX_DOCUMENTS_PER_SESSION must be a whole number")?;
+        }
         if let Some(text) = var("KYC_ALLOWED_MIME_TYPES") {
             let types: Vec<String> =
                 text.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
