@@ -335,9 +335,12 @@ impl Blobs for FsBlobs {
         }
         // Copy aside, then rename: readers never see half an object, and a concurrent PUT to the
         // source replaces the source's file (rename), never the bytes being copied.
+        // The type first: a concurrent delete removes it before the bytes, so a copy either sees
+        // both or fails, as an S3 CopyObject does.
+        let content_type =
+            tokio::fs::read_to_string(sidecar(&source)).await.map_err(backend("reading an object's type"))?;
         let staging = target.with_extension(format!("copy-{}", unique_suffix()));
         tokio::fs::copy(&source, &staging).await.map_err(backend("copying an object"))?;
-        let content_type = self.content_type(&source).await;
         tokio::fs::write(sidecar(&target), content_type)
             .await
             .map_err(backend("writing an object's type"))?;

@@ -215,8 +215,17 @@ impl Services {
             .map(drop)
         };
         target(&items)?;
-        let pinned = self.pin_upload(&items, &document).await?;
-        let (size, sha256) = self.verify_object(&document, &pinned).await?;
+        let pinned = match self.pin_upload(&items, &document).await {
+            Ok(pinned) => pinned,
+            Err(error) => return self.confirmed_meanwhile(&items, &document, error).await,
+        };
+        let (size, sha256) = match self.verify_object(&document, &pinned).await {
+            Ok(verified) => verified,
+            Err(error) => {
+                let _ = self.blobs.delete(&pinned).await;
+                return self.confirmed_meanwhile(&items, &document, error).await;
+            }
+        };
         let mut items = items;
         for _ in 0..CONFIRM_ATTEMPTS {
             let mut record = document.clone();
@@ -266,6 +275,20 @@ impl Services {
         }
         let _ = self.blobs.delete(&pinned).await;
         Err(Error::conflict(CONCURRENT_CHANGE))
+    }
+
+    /// The answer of a confirmation that failed with `error`: the same as the one that won if a
+    /// concurrent confirmation of the document succeeded meanwhile (it deletes the upload it
+    /// pinned, which this one may have been reading), else the error.
+    async fn confirmed_meanwhile(
+        &self,
+        items: &SessionItems,
+        document: &DocumentRecord,
+        error: Error,
+    ) -> Result<UploadConfirmed> {
+        let reloaded = self.reload_session(items).await?;
+        let current = reloaded.documents.iter().find(|d| d.doc_id == document.doc_id);
+        current.and_then(confirmed).ok_or(error)
     }
 
     /// Copies a pending upload to a key of its own that no upload URL can target; returns that
