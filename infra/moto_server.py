@@ -13,8 +13,9 @@ transactions are.
 moto also accepts any S3 presigned URL: it checks neither the signature nor the expiry, so a
 tampered, expired or mistyped upload would succeed. `PresignedUrlCheck` verifies SigV4 query
 signatures (`X-Amz-Signature`) the way S3 does before moto sees the request: the signature must
-cover the method, path, query and signed headers (so a PUT must carry the signed Content-Type),
-and the URL must not have expired. It knows the dummy credentials `infra/with-emulator.sh`
+cover the method, path, query and signed headers (so a PUT must carry the signed Content-Type,
+and the signed Content-Length when the upload declared its size), and the URL must not have
+expired. It knows the dummy credentials `infra/with-emulator.sh`
 exports; requests signed in the Authorization header pass through unchecked, as before.
 """
 

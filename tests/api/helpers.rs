@@ -337,6 +337,7 @@ impl TestApp {
             mime_type: "image/jpeg".into(),
             status: if confirmed { DocumentStatus::Confirmed } else { DocumentStatus::Pending },
             object_key: format!("t/{session_id}/x.jpg"),
+            upload_key: None,
             created_at: now,
             uploaded_at: confirmed.then_some(now),
             size_bytes: Some(1234),

@@ -15,6 +15,7 @@ mod round_trips;
 mod steps;
 mod subsessions;
 mod tenant_api;
+mod upload_integrity;
 mod uploads;
 mod verification;
 mod webhook_reference;

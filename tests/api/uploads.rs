@@ -348,7 +348,7 @@ async fn uploads_to_a_completed_step_are_refused() {
 }
 
 #[tokio::test]
-async fn initializing_an_upload_costs_one_query_and_one_write() {
+async fn initializing_an_upload_costs_one_query_and_one_transaction() {
     let app = TestApp::spawn().await;
     let (_, token) = app.basic_session().await;
     app.state(&token).await;
@@ -357,7 +357,7 @@ async fn initializing_an_upload_costs_one_query_and_one_write() {
     app.init_upload(&token, "step_1", "id", "image/png").await;
 
     let counts = app.table.counts();
-    assert_eq!((counts.query, counts.put, counts.total()), (1, 1, 2));
+    assert_eq!((counts.query, counts.transact, counts.total()), (1, 1, 2));
 }
 
 #[tokio::test]

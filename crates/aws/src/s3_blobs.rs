@@ -20,12 +20,19 @@ use time::OffsetDateTime;
 ///   7 days) and the `Content-Type`, which is a signed header: a PUT must send exactly the
 ///   granted type, or S3 answers `403 SignatureDoesNotMatch`. A tampered URL fails the same way,
 ///   an expired one with `403 AccessDenied`.
-/// - **S3 does not enforce** [`PutGrant::max_bytes`]: a presigned PUT cannot carry a size limit
-///   (only presigned POST policies can). The upload confirmation step re-checks the stored size
-///   ([`Blobs::head`]) and the magic bytes ([`Blobs::read_prefix`]) and rejects what does not
-///   fit, so an oversize or mistyped object is never accepted, only stored until deleted.
+/// - **S3 enforces the exact size** when the grant declares one ([`PutGrant::size_bytes`]):
+///   `Content-Length` is then a signed header too, and a body of another size fails the
+///   signature.
+/// - **S3 does not enforce** [`PutGrant::max_bytes`]: a presigned PUT cannot carry a size range
+///   (only presigned POST policies can). Without a declared size, the upload confirmation step
+///   re-checks the stored size ([`Blobs::head`]) and the magic bytes ([`Blobs::read_prefix`]) and
+///   rejects what does not fit, so an oversize or mistyped object is never accepted, only stored
+///   under the pending prefix until confirmation deletes it or the bucket's lifecycle rule
+///   expires it.
 ///
 /// Objects written through [`Blobs::put`] are encrypted at rest with SSE-S3 (AES-256).
+///
+/// [`Blobs::copy`] is a server-side `CopyObject` (objects up to 5 GB, far above any upload limit).
 ///
 /// The role needs `s3:GetObject`, `s3:PutObject` and `s3:DeleteObject` on the objects (presigned
 /// URLs act with the signer's permissions) and `s3:ListBucket` on the bucket: without it S3
@@ -96,16 +103,17 @@ where
 #[async_trait]
 impl Blobs for S3Blobs {
     async fn presign_put(&self, grant: &PutGrant) -> Result<String, BlobError> {
-        // The content type is a signed header of the URL, so S3 refuses a PUT with another one.
-        let request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&grant.key)
-            .content_type(&grant.content_type)
-            .presigned(presigning(grant.expires_at)?)
-            .await
-            .map_err(sdk("presigning an upload"))?;
+        // The content type (and the declared size) are signed headers of the URL, so S3 refuses a
+        // PUT with another one.
+        let mut request =
+            self.client.put_object().bucket(&self.bucket).key(&grant.key).content_type(&grant.content_type);
+        if let Some(size) = grant.size_bytes {
+            let size =
+                i64::try_from(size).map_err(|_| BlobError::Invalid(format!("size {size} too large")))?;
+            request = request.content_length(size);
+        }
+        let request =
+            request.presigned(presigning(grant.expires_at)?).await.map_err(sdk("presigning an upload"))?;
         Ok(request.uri().to_owned())
     }
 
@@ -191,6 +199,20 @@ impl Blobs for S3Blobs {
         Ok(())
     }
 
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
+        // The copy keeps the source's content type (metadata directive COPY, the default).
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, urlencoding(from)))
+            .key(to)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .send()
+            .await
+            .map_err(sdk("copying an object"))?;
+        Ok(())
+    }
+
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         // S3 answers 204 whether or not the object existed.
         self.client
@@ -202,6 +224,18 @@ impl Blobs for S3Blobs {
             .map_err(sdk("deleting an object"))?;
         Ok(())
     }
+}
+
+/// A key as `x-amz-copy-source` wants it: percent-encoded except for `/` and unreserved bytes.
+fn urlencoding(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

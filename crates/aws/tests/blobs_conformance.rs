@@ -73,6 +73,7 @@ async fn presigned_put_urls_sign_the_content_type_and_cannot_cap_the_size() {
         key: "t/s/d.png".into(),
         content_type: "image/png".into(),
         max_bytes: 10,
+        size_bytes: None,
         expires_at: OffsetDateTime::now_utc() + time::Duration::minutes(15),
     };
     let url = blobs.presign_put(&grant).await.unwrap();
@@ -83,6 +84,24 @@ async fn presigned_put_urls_sign_the_content_type_and_cannot_cap_the_size() {
     // S3 cannot enforce max_bytes on a presigned PUT: the confirmation step re-checks the size.
     assert_eq!(PlainHttp::default().put(&url, Some("image/png"), vec![1; 11]).await, 200);
     assert_eq!(blobs.head("t/s/d.png").await.unwrap().map(|meta| meta.size), Some(11));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declared_size_is_a_signed_content_length() {
+    let Some(blobs) = fresh_store().await else { return };
+    let grant = PutGrant {
+        key: "pending/t/s/d.png".into(),
+        content_type: "image/png".into(),
+        max_bytes: 1000,
+        size_bytes: Some(11),
+        expires_at: OffsetDateTime::now_utc() + time::Duration::minutes(15),
+    };
+    let url = blobs.presign_put(&grant).await.unwrap();
+    let query = url.split_once('?').expect("a query string").1;
+    assert!(query.contains("X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost"), "{url}");
+    let (status, body) = PlainHttp::default().send("PUT", &url, Some("image/png"), vec![1; 12]).await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(PlainHttp::default().put(&url, Some("image/png"), vec![1; 11]).await, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,6 +118,7 @@ async fn refused_presigned_requests_answer_with_s3_error_codes() {
         key: "t/s/d.png".into(),
         content_type: "image/png".into(),
         max_bytes: 1000,
+        size_bytes: None,
         expires_at,
     };
     let url =

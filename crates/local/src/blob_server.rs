@@ -1,11 +1,15 @@
 //! The dev server's stand-in for S3's presigned URL endpoint: `PUT` and `GET`
 //! `/_blobs/{key}?X-…` with the same answers S3 gives (403 for expired, tampered or mistyped
 //! requests, 413 for oversize bodies), so a browser talks to it exactly as it would to S3.
+//!
+//! A refused PUT is answered only after its body was read (up to a limit): a server that answers
+//! and closes while the client is still sending makes the client see a connection reset
+//! instead of the status.
 
-use crate::fs_blobs::{Denied, FsBlobs, SignedRequest};
-use axum::body::{Body, Bytes};
+use crate::fs_blobs::{Denied, FsBlobs, PutLimits, SignedRequest};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Path, Query, State};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::put;
@@ -36,6 +40,47 @@ fn denied(reason: Denied) -> Response {
             "SignatureDoesNotMatch",
             "The Content-Type does not match the signed Content-Type",
         ),
+        Denied::WrongSize => s3_error(
+            StatusCode::FORBIDDEN,
+            "SignatureDoesNotMatch",
+            "The Content-Length does not match the signed Content-Length",
+        ),
+    }
+}
+
+/// Most bytes of a refused request's body read (and discarded) before answering.
+pub const DRAIN_LIMIT_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Reads and discards up to [`DRAIN_LIMIT_BYTES`] of a body, so the answer that follows reaches a
+/// client that is still sending.
+async fn drain(mut body: Body) {
+    let mut read = 0u64;
+    while read < DRAIN_LIMIT_BYTES {
+        match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |data| data.len() as u64),
+            Some(Err(_)) | None => return,
+        }
+    }
+}
+
+/// Reads a body of at most `limit` bytes; `None` when it is longer (the excess up to the drain
+/// limit is read and discarded).
+async fn read_body(mut body: Body, limit: u64) -> Option<Bytes> {
+    let mut bytes = Vec::new();
+    loop {
+        match std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len() as u64 + data.len() as u64 > limit {
+                        drain(body).await;
+                        return None;
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(_)) => return None,
+            None => return Some(Bytes::from(bytes)),
+        }
     }
 }
 
@@ -47,21 +92,36 @@ async fn upload(
     body: Body,
 ) -> Response {
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let max_bytes = match blobs.verify_put(&key, &signed, content_type, OffsetDateTime::now_utc()) {
-        Ok(max) => max,
-        Err(reason) => return denied(reason),
-    };
-    let limit = usize::try_from(max_bytes).unwrap_or(usize::MAX);
-    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return s3_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "EntityTooLarge",
-                "Your proposed upload exceeds the maximum allowed size",
-            )
+    let content_length = headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let now = OffsetDateTime::now_utc();
+    let limits = match blobs.verify_put(&key, &signed, content_type, content_length, now) {
+        Ok(limits) => limits,
+        Err(reason) => {
+            drain(body).await;
+            return denied(reason);
         }
     };
+    let PutLimits { max_bytes, size_bytes } = limits;
+    let too_large = || {
+        s3_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "EntityTooLarge",
+            "Your proposed upload exceeds the maximum allowed size",
+        )
+    };
+    if content_length.is_some_and(|length| length > max_bytes) {
+        drain(body).await;
+        return too_large();
+    }
+    let Some(bytes) = read_body(body, size_bytes.unwrap_or(max_bytes).min(max_bytes)).await else {
+        return match size_bytes {
+            Some(_) => denied(Denied::WrongSize),
+            None => too_large(),
+        };
+    };
+    if size_bytes.is_some_and(|size| bytes.len() as u64 != size) {
+        return denied(Denied::WrongSize);
+    }
     match blobs.put(&key, bytes.to_vec(), content_type.unwrap_or_default()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => {

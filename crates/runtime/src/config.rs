@@ -123,7 +123,8 @@ pub struct Config {
     /// Textract reads documents in S3, the local text-layer parser reads local files and those of
     /// an S3 emulator (`KYC_S3_ENDPOINT`).
     pub liveness: LivenessBackend,
-    /// Upload limits (`KYC_MAX_UPLOAD_BYTES`, `KYC_ALLOWED_MIME_TYPES`).
+    /// Upload limits (`KYC_MAX_UPLOAD_BYTES`, `KYC_ALLOWED_MIME_TYPES`, `KYC_MAX_PENDING_UPLOADS`,
+    /// `KYC_MAX_DOCUMENTS_PER_SESSION`).
     pub uploads: UploadSettings,
     /// Base URL of public session links (`KYC_PUBLIC_BASE_URL`).
     pub public_base_url: String,
@@ -204,6 +205,14 @@ impl Config {
         let mut uploads = UploadSettings::default();
         if let Some(text) = var("KYC_MAX_UPLOAD_BYTES") {
             uploads.max_bytes = text.parse().context("KYC_MAX_UPLOAD_BYTES must be a number of bytes")?;
+        }
+        if let Some(text) = var("KYC_MAX_PENDING_UPLOADS") {
+            uploads.max_pending_uploads =
+                text.parse().context("KYC_MAX_PENDING_UPLOADS must be a whole number")?;
+        }
+        if let Some(text) = var("KYC_MAX_DOCUMENTS_PER_SESSION") {
+            uploads.max_documents =
+                text.parse().context("KYC_MAX_DOCUMENTS_PER_SESSION must be a whole number")?;
         }
         if let Some(text) = var("KYC_ALLOWED_MIME_TYPES") {
             let types: Vec<String> =
@@ -386,6 +395,7 @@ mod tests {
         assert_eq!(config.port, 3000);
         assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
+        assert_eq!((config.uploads.max_pending_uploads, config.uploads.max_documents), (20, 100));
         assert_eq!(config.sweep_interval_seconds, 30);
     }
 
@@ -429,10 +439,17 @@ mod tests {
         let config = config(&[
             ("KYC_ALLOWED_MIME_TYPES", "image/jpeg, application/pdf"),
             ("KYC_MAX_UPLOAD_BYTES", "1000"),
+            ("KYC_MAX_PENDING_UPLOADS", "5"),
+            ("KYC_MAX_DOCUMENTS_PER_SESSION", "30"),
         ])
         .unwrap();
         assert_eq!(config.uploads.allowed_mime_types, vec!["image/jpeg", "application/pdf"]);
         assert_eq!(config.uploads.max_bytes, 1000);
+        assert_eq!((config.uploads.max_pending_uploads, config.uploads.max_documents), (5, 30));
+        assert!(config_err(&[("KYC_MAX_PENDING_UPLOADS", "many")]).contains("KYC_MAX_PENDING_UPLOADS"));
+        assert!(
+            config_err(&[("KYC_MAX_DOCUMENTS_PER_SESSION", "-1")]).contains("KYC_MAX_DOCUMENTS_PER_SESSION")
+        );
         assert!(config_err(&[("KYC_ALLOWED_MIME_TYPES", "image/gif")]).contains("not a supported type"));
     }
 

@@ -7,9 +7,13 @@
 //! are answered in-process by the dev server's router, S3's by real HTTP.
 //!
 //! The tests rely only on what every store can honour: a presigned PUT is bound to its key,
-//! method, content type and expiry, and a presigned GET to its key, method and expiry. They do
-//! not test [`PutGrant::max_bytes`], which S3 cannot enforce on a presigned PUT (the upload's
-//! confirmation re-checks the size); adapters that do enforce it test that on their own.
+//! method, content type, expiry and declared size ([`PutGrant::size_bytes`]), and a presigned
+//! GET to its key, method and expiry. They do not test [`PutGrant::max_bytes`], which S3 cannot
+//! enforce on a presigned PUT without a declared size (the upload's confirmation re-checks the
+//! size); adapters that do enforce it test that on their own.
+//!
+//! A copy ([`Blobs::copy`]) is what pins a confirmed upload: it must hold the bytes copied,
+//! whatever is later PUT to the source's URL.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +65,13 @@ fn in_minutes(minutes: i64) -> OffsetDateTime {
 }
 
 fn grant(key: &str, content_type: &str, expires_at: OffsetDateTime) -> PutGrant {
-    PutGrant { key: key.into(), content_type: content_type.into(), max_bytes: 1024 * 1024, expires_at }
+    PutGrant {
+        key: key.into(),
+        content_type: content_type.into(),
+        max_bytes: 1024 * 1024,
+        size_bytes: None,
+        expires_at,
+    }
 }
 
 async fn head(blobs: &dyn Blobs, key: &str) -> Option<ObjectMeta> {
@@ -207,6 +217,36 @@ pub async fn deleting_a_missing_object_succeeds(store: BlobsUnderTest) {
     store.blobs.delete(&key).await.expect("deleting an object twice");
 }
 
+/// A copy has the source's bytes and content type under the new key; the source stays.
+pub async fn a_copy_has_the_bytes_and_content_type_of_its_source(store: BlobsUnderTest) {
+    let (source, target) = (key("pdf"), key("pdf"));
+    let content = bytes(70_000);
+    put(&*store.blobs, &source, content.clone(), "application/pdf").await;
+    store.blobs.copy(&source, &target).await.expect("copy failed");
+    let meta = head(&*store.blobs, &target).await.expect("the copy exists");
+    assert_eq!(meta, ObjectMeta { size: 70_000, content_type: Some("application/pdf".into()) });
+    assert_eq!(store.blobs.sha256(&target).await.unwrap(), sha256_hex(&content));
+    assert_eq!(head(&*store.blobs, &source).await.map(|meta| meta.size), Some(70_000));
+}
+
+/// A copy is an object of its own: replacing or deleting the source leaves it as it was.
+pub async fn a_copy_outlives_changes_to_its_source(store: BlobsUnderTest) {
+    let (source, target) = (key("png"), key("png"));
+    put(&*store.blobs, &source, bytes(100), "image/png").await;
+    store.blobs.copy(&source, &target).await.unwrap();
+    put(&*store.blobs, &source, bytes(7), "application/pdf").await;
+    assert_eq!(store.blobs.sha256(&target).await.unwrap(), sha256_hex(&bytes(100)));
+    store.blobs.delete(&source).await.unwrap();
+    assert_eq!(head(&*store.blobs, &target).await.map(|meta| meta.size), Some(100));
+}
+
+/// Copying a key nobody wrote fails and creates nothing.
+pub async fn copying_a_missing_object_fails(store: BlobsUnderTest) {
+    let (source, target) = (key("png"), key("png"));
+    assert!(store.blobs.copy(&source, &target).await.is_err(), "copy of a missing object");
+    assert_eq!(head(&*store.blobs, &target).await, None);
+}
+
 // ----------------------------------------------------------------------------------------
 // Presigned PUT
 
@@ -229,6 +269,32 @@ pub async fn a_presigned_put_may_replace_its_own_upload(store: BlobsUnderTest) {
     assert_success(store.urls.put(&url, Some("image/png"), bytes(100)).await, "first PUT");
     assert_success(store.urls.put(&url, Some("image/png"), bytes(50)).await, "second PUT");
     assert_eq!(head(&*store.blobs, &key).await.map(|meta| meta.size), Some(50));
+}
+
+/// A PUT to an upload's URL after its object was copied (pinned) changes the source only.
+pub async fn a_put_after_a_copy_does_not_reach_the_copy(store: BlobsUnderTest) {
+    let (source, pinned) = (key("png"), key("png"));
+    let url = store.blobs.presign_put(&grant(&source, "image/png", in_minutes(15))).await.unwrap();
+    assert_success(store.urls.put(&url, Some("image/png"), bytes(100)).await, "first PUT");
+    store.blobs.copy(&source, &pinned).await.unwrap();
+    let other: Vec<u8> = bytes(300).into_iter().rev().collect();
+    assert_success(store.urls.put(&url, Some("image/png"), other.clone()).await, "PUT after the copy");
+    assert_eq!(store.blobs.sha256(&pinned).await.unwrap(), sha256_hex(&bytes(100)));
+    assert_eq!(store.blobs.sha256(&source).await.unwrap(), sha256_hex(&other));
+}
+
+/// A grant with a declared size signs it: a body of any other size is refused and stores
+/// nothing, one of exactly that size is stored.
+pub async fn a_presigned_put_with_a_declared_size_refuses_any_other_size(store: BlobsUnderTest) {
+    let key = key("png");
+    let sized = PutGrant { size_bytes: Some(1000), ..grant(&key, "image/png", in_minutes(15)) };
+    let url = store.blobs.presign_put(&sized).await.unwrap();
+    for len in [1001, 999, 4096, 1] {
+        assert_refused(store.urls.put(&url, Some("image/png"), bytes(len)).await, &format!("{len} bytes"));
+    }
+    assert_eq!(head(&*store.blobs, &key).await, None);
+    assert_success(store.urls.put(&url, Some("image/png"), bytes(1000)).await, "PUT of the declared size");
+    assert_eq!(head(&*store.blobs, &key).await.map(|meta| meta.size), Some(1000));
 }
 
 /// A PUT with another Content-Type than the granted one is refused and stores nothing.

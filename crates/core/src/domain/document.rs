@@ -31,8 +31,12 @@ pub struct DocumentRecord {
     pub file_name: String,
     pub mime_type: String,
     pub status: DocumentStatus,
-    /// Storage key of the object; never shown in public session state.
+    /// Storage key of the object; never shown in public session state. For a confirmed
+    /// presigned upload, the pinned copy that was verified (no upload URL can write it).
     pub object_key: String,
+    /// The key the presigned upload URL writes to (under `pending/`); absent for base64 uploads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_key: Option<String>,
     pub created_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uploaded_at: Option<Timestamp>,

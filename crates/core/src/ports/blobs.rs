@@ -1,9 +1,14 @@
 //! The object store port (S3 on AWS, the filesystem locally).
 //!
 //! Uploads go straight from the browser to the store through a presigned PUT URL that is bound
-//! to the object key, the content type and an expiry. What a store cannot enforce on the PUT
-//! itself (S3 does not cap the size of a presigned PUT) is checked again when the upload is
-//! confirmed, from [`ObjectMeta`] and the object's first bytes.
+//! to the object key, the content type, an expiry and, when the client declared it, the exact
+//! size. What a store cannot enforce on the PUT itself (S3 cannot cap the size of a presigned
+//! PUT whose size was not declared) is checked again when the upload is confirmed, from
+//! [`ObjectMeta`] and the object's first bytes.
+//!
+//! Upload URLs only ever target keys under [`PENDING_PREFIX`]. A confirmed upload is pinned by
+//! [`Blobs::copy`]ing it to a key outside that prefix, which no URL can write: the bytes that
+//! were checked are the bytes that stay.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -15,12 +20,20 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
 }
 
+/// First segment of the keys upload URLs write to; objects there are unconfirmed and expire
+/// after a day (an S3 lifecycle rule; the dev server's sweeper locally).
+pub const PENDING_PREFIX: &str = "pending/";
+
 /// What a presigned PUT URL allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PutGrant {
     pub key: String,
     pub content_type: String,
+    /// Largest body allowed (enforced by stores that can, re-checked at confirmation).
     pub max_bytes: u64,
+    /// The exact body size, when the client declared it: a signed `Content-Length`, so the
+    /// store itself refuses a body of any other size.
+    pub size_bytes: Option<u64>,
     pub expires_at: OffsetDateTime,
 }
 
@@ -54,6 +67,9 @@ pub trait Blobs: Send + Sync {
     async fn sha256(&self, key: &str) -> Result<String, BlobError>;
     /// Stores an object whose bytes passed through the API (legacy base64 uploads).
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError>;
+    /// Copies an object, bytes and content type, to another key (server-side on S3); replaces
+    /// what `to` held. Copying a missing object fails.
+    async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError>;
     /// Deletes an object; deleting a missing object succeeds.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }

@@ -45,7 +45,7 @@ pub use sweeper::SweepReport;
 pub use tenants::IssuedApiKey;
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
-    MAX_DOCUMENTS_PER_SESSION,
+    MAX_DOCUMENTS_PER_SESSION, MAX_PENDING_UPLOADS_PER_SESSION,
 };
 pub use webhooks::{
     AttemptResult, CreateEndpoint, DeliveryPage, DeliveryView, DispatchReport, EndpointView, UpdateEndpoint,
@@ -86,6 +86,10 @@ pub struct UploadSettings {
     pub max_legacy_bytes: u64,
     /// Lifetime of a presigned upload URL.
     pub url_ttl_seconds: i64,
+    /// Most presigned uploads a session may have open (issued, unconfirmed, unexpired) at once.
+    pub max_pending_uploads: usize,
+    /// Most documents (pending ones included) a session may hold.
+    pub max_documents: usize,
 }
 
 impl Default for UploadSettings {
@@ -104,6 +108,8 @@ impl Default for UploadSettings {
             max_bytes: 15 * 1024 * 1024,
             max_legacy_bytes: 7 * 1024 * 1024,
             url_ttl_seconds: 600,
+            max_pending_uploads: uploads::MAX_PENDING_UPLOADS_PER_SESSION,
+            max_documents: uploads::MAX_DOCUMENTS_PER_SESSION,
         }
     }
 }

@@ -3,6 +3,16 @@
 //! Nothing the client says about a file is trusted: the object key is the one issued at init,
 //! and at confirm the stored object's size, type and first bytes are checked before the
 //! document counts. A file that fails is deleted.
+//!
+//! Upload URLs write under `pending/`. Confirmation first copies the upload to a key of its own
+//! under `documents/` that no URL can write, checks and hashes that copy, and records it as the
+//! document: what was verified is what extraction, face match and reviewers read, whatever is
+//! PUT to the old URL afterwards.
+//!
+//! Every write that adds a document is one [`SessionChange`], conditional on the session version
+//! it read, and every retry after a lost race re-reads the session and re-runs all checks (the
+//! target step, the session's status, the caps): a concurrent cancel, step completion or upload
+//! is always seen.
 
 use super::changes::{SessionChange, CONCURRENT_CHANGE};
 use super::progress::Progress;
@@ -16,16 +26,24 @@ use crate::domain::session::{SessionStatus, StepRecord, StepStatus};
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{FieldType, Step, StepType};
 use crate::error::{Error, Result};
-use crate::ports::blobs::PutGrant;
+use crate::ports::blobs::{PutGrant, PENDING_PREFIX};
 use crate::ports::table::{AttributeValue, Condition, WriteOp};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Most documents (pending ones included) a session may hold.
+/// Default of the most documents (pending ones included) a session may hold.
 pub const MAX_DOCUMENTS_PER_SESSION: usize = 100;
+/// Default of the most presigned uploads a session may have open (issued, unconfirmed and
+/// unexpired) at once.
+pub const MAX_PENDING_UPLOADS_PER_SESSION: usize = 20;
 /// Attempts at committing a confirmation when concurrent changes to the session intervene.
 const CONFIRM_ATTEMPTS: usize = 4;
+/// Attempts at registering an upload: a browser may init several files at once, and each init
+/// is a change of the session.
+const INIT_ATTEMPTS: usize = 8;
+/// Where confirmed documents live; no upload URL is ever issued for a key under it.
+const DOCUMENTS_PREFIX: &str = "documents/";
 
 /// `POST /public/sessions/{token}/upload/init`.
 #[derive(Clone, Debug, Deserialize)]
@@ -35,6 +53,10 @@ pub struct InitUpload {
     pub document_type: String,
     pub file_name: String,
     pub mime_type: String,
+    /// The file's exact size: signed into the URL, so the store refuses any other body. When
+    /// absent the configured maximum applies (checked at confirmation).
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
 }
 
 /// Where and until when the browser may PUT the file.
@@ -98,26 +120,58 @@ struct Target<'a> {
 impl Services {
     /// Registers a pending upload and returns a presigned PUT URL for it.
     pub async fn init_upload(&self, token: &str, request: InitUpload) -> Result<UploadInitialized> {
-        let items = self.open_session(token).await?;
-        let (_, mut record) = self.new_document(
-            &items,
-            &request.step_id,
-            &request.document_type,
-            &request.mime_type,
-            &request.file_name,
-        )?;
+        let max_bytes = self.settings.uploads.max_bytes;
+        match request.size_bytes {
+            Some(0) => return Err(Error::validation("The uploaded file is empty")),
+            Some(size) if size > max_bytes => {
+                return Err(Error::validation(format!(
+                    "The file is larger than {} MB",
+                    max_bytes / (1024 * 1024)
+                )))
+            }
+            _ => {}
+        }
+        let mut items = self.open_session(token).await?;
+        let doc_id = DocId::mint();
+        let mut attempt = 0;
+        let record = loop {
+            attempt += 1;
+            let (kind, mut record) = self.new_document(
+                &items,
+                &doc_id,
+                &request.step_id,
+                &request.document_type,
+                &request.mime_type,
+                &request.file_name,
+            )?;
+            self.check_pending_cap(&items)?;
+            let key = format!("{PENDING_PREFIX}{}", object_key(&items, &doc_id, kind));
+            record.object_key = key.clone();
+            record.upload_key = Some(key);
+            record.max_bytes = Some(request.size_bytes.unwrap_or(max_bytes));
+            let mut change = SessionChange::new(self, &items.session, Actor::EndUser);
+            change.write(WriteOp::Put {
+                item: codec::document_item(&items.session.session_id, &record)?,
+                condition: Condition::ItemAbsent,
+            });
+            match change.commit(self).await {
+                Ok(_) => break record,
+                Err(Error::Conflict(_)) if attempt < INIT_ATTEMPTS => {
+                    items = self.reload_session(&items).await?
+                }
+                Err(other) => return Err(other),
+            }
+        };
         let expires_at = record.created_at.plus_seconds(self.settings.uploads.url_ttl_seconds);
         let grant = PutGrant {
             key: record.object_key.clone(),
             content_type: record.mime_type.clone(),
-            max_bytes: self.settings.uploads.max_bytes,
+            max_bytes,
+            size_bytes: request.size_bytes,
             expires_at: time::OffsetDateTime::from_unix_timestamp(expires_at.unix())
                 .map_err(|e| Error::Unexpected(e.into()))?,
         };
         let upload_url = self.blobs.presign_put(&grant).await?;
-        record.max_bytes = Some(grant.max_bytes);
-        let item = codec::document_item(&items.session.session_id, &record)?;
-        self.table.put(item, Condition::ItemAbsent).await?;
         Ok(UploadInitialized {
             doc_id: record.doc_id,
             upload_url,
@@ -135,7 +189,7 @@ impl Services {
             .find(|d| d.doc_id.as_str() == request.doc_id)
             .ok_or_else(|| Error::not_found("Document not found"))?
             .clone();
-        if request.s3_key != document.object_key {
+        if request.s3_key != issued_key(&document) {
             return Err(Error::validation("s3_key does not match the upload issued for this document"));
         }
         let matches = request.step_id == document.step_id.as_str()
@@ -149,51 +203,132 @@ impl Services {
         if let Some(done) = confirmed(&document) {
             return Ok(done);
         }
-        upload_target(
-            &items,
-            &request.step_id,
-            &request.document_type,
-            &request.mime_type,
-            &self.settings.uploads,
-            self.now(),
-        )?;
-        let (size, sha256) = self.verify_object(&document).await?;
+        let target = |items: &SessionItems| {
+            upload_target(
+                items,
+                &request.step_id,
+                &request.document_type,
+                &request.mime_type,
+                &self.settings.uploads,
+                self.now(),
+            )
+            .map(drop)
+        };
+        target(&items)?;
+        let pinned = match self.pin_upload(&items, &document).await {
+            Ok(pinned) => pinned,
+            Err(error) => return self.confirmed_meanwhile(&items, &document, error).await,
+        };
+        let (size, sha256) = match self.verify_object(&document, &pinned).await {
+            Ok(verified) => verified,
+            Err(error) => {
+                let _ = self.blobs.delete(&pinned).await;
+                return self.confirmed_meanwhile(&items, &document, error).await;
+            }
+        };
         let mut items = items;
         for _ in 0..CONFIRM_ATTEMPTS {
             let mut record = document.clone();
             record.status = DocumentStatus::Confirmed;
+            record.object_key = pinned.clone();
+            record.upload_key = Some(issued_key(&document).to_owned());
             record.uploaded_at = Some(self.now());
             record.size_bytes = Some(size);
             record.sha256 = Some(sha256.clone());
             let pending = Condition::AttrEquals("status".into(), AttributeValue::S("pending".into()));
             match self.record_upload(&items, record.clone(), pending).await {
                 Ok(()) => {
+                    // The upload URL's object is no longer needed; the lifecycle rule (the sweeper
+                    // locally) removes it if this fails.
+                    let _ = self.blobs.delete(issued_key(&document)).await;
                     self.extract_if_configured(&items, &record).await;
                     return Ok(confirmed(&record).expect("just confirmed"));
                 }
                 Err(Error::Conflict(_)) => {
-                    items = self.reload_session(&items).await?;
-                    let current = items.documents.iter().find(|d| d.doc_id == document.doc_id);
-                    if let Some(done) = current.and_then(confirmed) {
-                        return Ok(done);
+                    let reloaded = self.reload_session(&items).await;
+                    let outcome = reloaded.and_then(|reloaded| {
+                        let current = reloaded.documents.iter().find(|d| d.doc_id == document.doc_id);
+                        if let Some(done) = current.and_then(confirmed) {
+                            return Ok(Err(done));
+                        }
+                        target(&reloaded)?;
+                        Ok(Ok(reloaded))
+                    });
+                    match outcome {
+                        Ok(Ok(reloaded)) => items = reloaded,
+                        Ok(Err(done)) => {
+                            // Another confirmation won with its own copy.
+                            let _ = self.blobs.delete(&pinned).await;
+                            return Ok(done);
+                        }
+                        Err(error) => {
+                            let _ = self.blobs.delete(&pinned).await;
+                            return Err(error);
+                        }
                     }
                 }
-                Err(other) => return Err(other),
+                Err(other) => {
+                    let _ = self.blobs.delete(&pinned).await;
+                    return Err(other);
+                }
             }
         }
+        let _ = self.blobs.delete(&pinned).await;
         Err(Error::conflict(CONCURRENT_CHANGE))
+    }
+
+    /// The answer of a confirmation that failed with `error`: the same as the one that won if a
+    /// concurrent confirmation of the document succeeded meanwhile (it deletes the upload it
+    /// pinned, which this one may have been reading), else the error.
+    async fn confirmed_meanwhile(
+        &self,
+        items: &SessionItems,
+        document: &DocumentRecord,
+        error: Error,
+    ) -> Result<UploadConfirmed> {
+        let reloaded = self.reload_session(items).await?;
+        let current = reloaded.documents.iter().find(|d| d.doc_id == document.doc_id);
+        current.and_then(confirmed).ok_or(error)
+    }
+
+    /// Copies a pending upload to a key of its own that no upload URL can target; returns that
+    /// key. Each confirmation makes its own copy, so racing confirmations never share one.
+    async fn pin_upload(&self, items: &SessionItems, document: &DocumentRecord) -> Result<String> {
+        let upload_key = issued_key(document);
+        if self.blobs.head(upload_key).await?.is_none() {
+            return Err(Error::validation("The file has not been uploaded yet"));
+        }
+        let kind = FileKind::from_mime(&document.mime_type)
+            .ok_or_else(|| Error::validation("Unsupported mime_type"))?;
+        // `documents/{tenant}/{session}/{copy}/{doc_id}.{ext}`: still ending in the document id.
+        let copy = uuid::Uuid::new_v4().simple().to_string();
+        let pinned = format!(
+            "{DOCUMENTS_PREFIX}{}/{}/c{}/{}.{}",
+            items.session.tenant_id,
+            items.session.session_id,
+            &copy[..12],
+            document.doc_id,
+            kind.extension()
+        );
+        self.blobs.copy(upload_key, &pinned).await?;
+        Ok(pinned)
     }
 
     /// Stores a file sent inline (base64) after the same checks as a presigned upload.
     pub async fn upload_base64(&self, token: &str, request: Base64Upload) -> Result<DocumentUploaded> {
         let items = self.open_session(token).await?;
-        let (kind, mut record) = self.new_document(
-            &items,
-            &request.step_id,
-            &request.document_type,
-            &request.mime_type,
-            &request.file_name,
-        )?;
+        let doc_id = DocId::mint();
+        let admit = |items: &SessionItems| {
+            self.new_document(
+                items,
+                &doc_id,
+                &request.step_id,
+                &request.document_type,
+                &request.mime_type,
+                &request.file_name,
+            )
+        };
+        let (kind, mut record) = admit(&items)?;
         let bytes = decode_base64(&request.file_data)?;
         let limit = self.settings.uploads.max_legacy_bytes;
         if bytes.len() as u64 > limit {
@@ -203,7 +338,10 @@ impl Services {
             )));
         }
         verify_content(kind, &bytes[..bytes.len().min(VERIFY_PREFIX_BYTES)]).map_err(Error::Validation)?;
-        let (doc_id, key, now) = (record.doc_id.clone(), record.object_key.clone(), record.created_at);
+        // The bytes never pass through an upload URL: they go straight where documents live.
+        let key = format!("{DOCUMENTS_PREFIX}{}", object_key(&items, &doc_id, kind));
+        let now = record.created_at;
+        record.object_key = key.clone();
         record.status = DocumentStatus::Confirmed;
         record.uploaded_at = Some(now);
         record.size_bytes = Some(bytes.len() as u64);
@@ -212,27 +350,54 @@ impl Services {
         self.blobs.put(&key, bytes, &mime_type).await?;
         let mut items = items;
         for attempt in 1..=CONFIRM_ATTEMPTS {
-            match self.record_upload(&items, record.clone(), Condition::ItemAbsent).await {
+            let outcome = match self.record_upload(&items, record.clone(), Condition::ItemAbsent).await {
                 Ok(()) => {
                     self.extract_if_configured(&items, &record).await;
                     return Ok(DocumentUploaded { doc_id, s3_key: key, uploaded_at: now });
                 }
                 Err(Error::Conflict(_)) if attempt < CONFIRM_ATTEMPTS => {
-                    items = self.reload_session(&items).await?
+                    // Every retry re-checks the rules against the session as it now is.
+                    match self.reload_session(&items).await {
+                        Ok(reloaded) => admit(&reloaded).map(|_| reloaded),
+                        Err(error) => Err(error),
+                    }
                 }
-                Err(other) => {
+                Err(other) => Err(other),
+            };
+            match outcome {
+                Ok(reloaded) => items = reloaded,
+                Err(error) => {
                     let _ = self.blobs.delete(&key).await;
-                    return Err(other);
+                    return Err(error);
                 }
             }
         }
         unreachable!("the last attempt returns")
     }
 
+    /// Refuses a new presigned upload while the session has too many open ones.
+    fn check_pending_cap(&self, items: &SessionItems) -> Result<()> {
+        let now = self.now();
+        let ttl = self.settings.uploads.url_ttl_seconds;
+        let open = items
+            .documents
+            .iter()
+            .filter(|d| d.status == DocumentStatus::Pending && d.created_at.plus_seconds(ttl) > now)
+            .count();
+        if open >= self.settings.uploads.max_pending_uploads {
+            return Err(Error::validation(format!(
+                "Too many uploads in progress for this session (at most {}); confirm or wait for them to expire",
+                self.settings.uploads.max_pending_uploads
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks where an upload may go and describes it as a new pending document with its own key.
     fn new_document(
         &self,
         items: &SessionItems,
+        doc_id: &DocId,
         step_id: &str,
         document_type: &str,
         mime_type: &str,
@@ -241,19 +406,24 @@ impl Services {
         let target =
             upload_target(items, step_id, document_type, mime_type, &self.settings.uploads, self.now())?;
         let file_name = sanitize_file_name(file_name).map_err(Error::Validation)?;
-        if items.documents.len() >= MAX_DOCUMENTS_PER_SESSION {
-            return Err(Error::validation("Too many uploads for this session"));
+        // Counted on the session as read; the write that adds the document is conditional on that
+        // version, so concurrent uploads cannot exceed the cap together.
+        if items.documents.len() >= self.settings.uploads.max_documents {
+            return Err(Error::validation(format!(
+                "Too many uploads for this session (at most {})",
+                self.settings.uploads.max_documents
+            )));
         }
-        let doc_id = DocId::mint();
-        let object_key = object_key(items, &doc_id, target.kind);
+        let object_key = object_key(items, doc_id, target.kind);
         let record = DocumentRecord {
-            doc_id,
+            doc_id: doc_id.clone(),
             step_id: target.step.step_id.clone(),
             document_type: target.document_type,
             file_name,
             mime_type: target.mime_type,
             status: DocumentStatus::Pending,
             object_key,
+            upload_key: None,
             created_at: self.now(),
             uploaded_at: None,
             size_bytes: None,
@@ -264,9 +434,9 @@ impl Services {
         Ok((target.kind, record))
     }
 
-    /// Checks the stored object of a pending upload; a bad object is deleted.
-    async fn verify_object(&self, document: &DocumentRecord) -> Result<(u64, String)> {
-        let key = &document.object_key;
+    /// Checks the pinned copy (`key`) of a pending upload; a bad object is deleted, the pinned
+    /// copy and the upload alike.
+    async fn verify_object(&self, document: &DocumentRecord, key: &str) -> Result<(u64, String)> {
         let meta = self
             .blobs
             .head(key)
@@ -291,6 +461,7 @@ impl Services {
         };
         if let Some(problem) = problem {
             self.blobs.delete(key).await?;
+            self.blobs.delete(issued_key(document)).await?;
             return Err(Error::Validation(problem));
         }
         Ok((meta.size, self.blobs.sha256(key).await?))
@@ -357,11 +528,16 @@ impl Services {
     }
 }
 
+/// The key the upload URL of a presigned upload writes to (what the client knows as `s3_key`).
+fn issued_key(document: &DocumentRecord) -> &str {
+    document.upload_key.as_deref().unwrap_or(&document.object_key)
+}
+
 fn confirmed(document: &DocumentRecord) -> Option<UploadConfirmed> {
     match (document.status, document.uploaded_at) {
         (DocumentStatus::Confirmed | DocumentStatus::Replaced, Some(uploaded_at)) => Some(UploadConfirmed {
             doc_id: document.doc_id.clone(),
-            s3_key: document.object_key.clone(),
+            s3_key: issued_key(document).to_owned(),
             uploaded_at,
             confirmed: true,
         }),
