@@ -20,13 +20,15 @@ async fn main() -> anyhow::Result<()> {
     let services = services(&config).await?.with_webhook_sender(Arc::new(HttpWebhookSender::new()));
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
     let state = AppState::new(services);
-    tokio::spawn(sweep_forever(state.services.clone(), Duration::from_secs(config.sweep_interval_seconds)));
+    let blobs = local_blobs(&config)?;
+    let every = Duration::from_secs(config.sweep_interval_seconds);
+    tokio::spawn(sweep_forever(state.services.clone(), blobs.clone(), every));
     tokio::spawn(deliver_webhooks_forever(state.services.clone()));
     let routes = routes::all();
     let mut app = app(routes, state);
     // Presigned upload/download URLs point here when documents live on the local filesystem
-    // (with KYC_BLOBS=s3 they point at the bucket).
-    if let Some(blobs) = local_blobs(&config)? {
+    // (with KYC_BLOBS=s3 they point at the bucket, whose lifecycle rule expires unconfirmed uploads).
+    if let Some(blobs) = blobs {
         app = app.merge(kyc_local::blob_server::router(blobs));
     }
     // The hosted frontend may run on another origin and call the API (and the upload URLs) from
@@ -44,13 +46,23 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The in-process twin of the sweeper function: the same service, on a timer instead of a
-/// schedule. A failed sweep is logged and retried at the next tick.
-async fn sweep_forever(services: Arc<Services>, every: Duration) {
+/// The in-process twin of the sweeper function (and of the bucket's lifecycle rule): the same
+/// service, on a timer instead of a schedule. A failed sweep is logged and retried at the next tick.
+async fn sweep_forever(services: Arc<Services>, blobs: Option<kyc_local::FsBlobs>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        if let Some(blobs) = &blobs {
+            let now = time::OffsetDateTime::now_utc();
+            match blobs.sweep_unconfirmed_uploads(now, UNCONFIRMED_UPLOAD_LIFETIME).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "unconfirmed uploads removed"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "upload sweep failed; retrying at the next tick")
+                }
+            }
+        }
         match services.sweep_expired(SESSIONS_PER_SWEEP).await {
             Ok(report) if report.expired > 0 => {
                 tracing::info!(expired = report.expired, more = report.more, "expiry sweep")
@@ -80,6 +92,9 @@ async fn deliver_webhooks_forever(services: Arc<Services>) {
 
 /// Events fanned out, and attempts made, per shard and tick at most.
 const WEBHOOKS_PER_TICK: usize = 50;
+
+/// How long an upload may wait for its confirmation (the bucket's lifecycle rule on AWS).
+const UNCONFIRMED_UPLOAD_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Sessions one local sweep expires at most.
 const SESSIONS_PER_SWEEP: usize = 500;

@@ -17,7 +17,7 @@
 use super::changes::{SessionChange, CONCURRENT_CHANGE};
 use super::progress::Progress;
 use super::{Services, UploadSettings};
-use crate::codec::{self, SessionItems};
+use crate::codec::{self, keys, SessionItems};
 use crate::domain::document::{DocId, DocumentRecord, DocumentStatus};
 use crate::domain::files::{sanitize_file_name, verify_content, FileKind, VERIFY_PREFIX_BYTES};
 use crate::domain::history::{Actor, AuditAction};
@@ -27,7 +27,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::workflow::{FieldType, Step, StepType};
 use crate::error::{Error, Result};
 use crate::ports::blobs::{PutGrant, PENDING_PREFIX};
-use crate::ports::table::{AttributeValue, Condition, WriteOp};
+use crate::ports::table::{AttributeValue, Condition, Update, WriteOp};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -498,12 +498,11 @@ impl Services {
         let mut change = SessionChange::new(self, session, Actor::EndUser);
         change.write(WriteOp::Put { item: codec::document_item(&session.session_id, &record)?, condition });
         for old in &replaced {
-            let retired = DocumentRecord { status: DocumentStatus::Replaced, ..(*old).clone() };
+            // Only the status changes: a reading of the old document stored meanwhile is kept.
             let confirmed = Condition::AttrEquals("status".into(), AttributeValue::S("confirmed".into()));
-            change.write(WriteOp::Put {
-                item: codec::document_item(&session.session_id, &retired)?,
-                condition: confirmed,
-            });
+            let retired = Update::new(keys::document(&session.session_id, &old.doc_id), confirmed)
+                .set("status", AttributeValue::S("replaced".into()));
+            change.write(WriteOp::Update(retired));
         }
         if items.step(&record.step_id).is_none() {
             let started = StepRecord {
