@@ -399,3 +399,76 @@ async fn a_correction_asking_for_a_document_reopens_uploads_for_that_type_only()
     assert_eq!(fixed.data()["session_completed"], true, "{}", fixed.body);
     assert_eq!(app.tenant_view(&session).await["status"], "manual_review");
 }
+
+/// A `multipart/form-data` body: text fields, then the `file` part.
+fn multipart(fields: &[(&str, &str)], file: &[u8], file_type: &str) -> (String, Vec<u8>) {
+    let boundary = "kycboundary7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"id.png\"\r\nContent-Type: {file_type}\r\n\r\n")
+            .bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_multipart(
+    app: &TestApp,
+    token: &str,
+    content_type: String,
+    body: Vec<u8>,
+) -> crate::helpers::Reply {
+    let request = axum::http::Request::builder()
+        .method(axum::http::Method::POST)
+        .uri(format!("/public/sessions/{token}/upload"))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn older_clients_may_upload_the_file_as_multipart_with_the_same_checks() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.basic_session().await;
+    let fields = [("step_id", "step_1"), ("document_type", "id")];
+
+    let (kind, good) = multipart(&fields, &png(640, 480), "image/png");
+    let accepted = post_multipart(&app, &token, kind, good).await;
+    let (kind, wrong) = multipart(&fields, &pdf(), "image/png");
+    let mismatch = post_multipart(&app, &token, kind, wrong).await;
+    let (kind, huge) = multipart(&fields, &vec![0u8; 8 * 1024 * 1024], "image/png");
+    let oversized = post_multipart(&app, &token, kind, huge).await;
+    let (kind, incomplete) = multipart(&[("step_id", "step_1")], &png(640, 480), "image/png");
+    let missing = post_multipart(&app, &token, kind, incomplete).await;
+
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+    assert!(accepted.data()["s3_key"].as_str().unwrap().starts_with("documents/"));
+    let documents = app.state(&token).await["steps_data"][0]["documents"].clone();
+    assert_eq!(
+        (documents[0]["doc_id"].clone(), documents[0]["file_name"].clone()),
+        (accepted.data()["doc_id"].clone(), json!("id.png"))
+    );
+    mismatch.assert_error_containing(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "does not match its declared type",
+    );
+    oversized.assert_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        "The file is larger than 7 MB; use /upload/init for larger files",
+    );
+    missing.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "Missing multipart field 'document_type'",
+    );
+}

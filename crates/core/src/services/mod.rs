@@ -44,8 +44,8 @@ pub use subsessions::{
 pub use sweeper::SweepReport;
 pub use tenants::IssuedApiKey;
 pub use uploads::{
-    Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
-    MAX_DOCUMENTS_PER_SESSION, MAX_PENDING_UPLOADS_PER_SESSION,
+    Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed,
+    UploadInitialized, MAX_DOCUMENTS_PER_SESSION, MAX_PENDING_UPLOADS_PER_SESSION,
 };
 pub use webhooks::{
     AttemptResult, CreateEndpoint, DeliveryPage, DeliveryView, DispatchReport, EndpointView, UpdateEndpoint,

@@ -101,6 +101,16 @@ pub struct Base64Upload {
     pub mime_type: String,
 }
 
+/// A file of the legacy endpoints, decoded (from base64) or read (from a multipart part).
+#[derive(Clone, Debug)]
+pub struct FileUpload {
+    pub step_id: String,
+    pub document_type: String,
+    pub file_name: String,
+    pub mime_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// A document stored through the legacy endpoint.
 #[derive(Clone, Debug, Serialize)]
 pub struct DocumentUploaded {
@@ -316,20 +326,27 @@ impl Services {
 
     /// Stores a file sent inline (base64) after the same checks as a presigned upload.
     pub async fn upload_base64(&self, token: &str, request: Base64Upload) -> Result<DocumentUploaded> {
+        let bytes = decode_base64(&request.file_data)?;
+        let Base64Upload { step_id, document_type, file_name, mime_type, .. } = request;
+        self.upload_file(token, FileUpload { step_id, document_type, file_name, mime_type, bytes }).await
+    }
+
+    /// Largest file the legacy endpoints take (base64 or multipart), for the HTTP layer to stop
+    /// reading a larger one early.
+    pub fn legacy_upload_limit(&self) -> u64 {
+        self.settings.uploads.max_legacy_bytes
+    }
+
+    /// A file sent through the legacy endpoints (base64 in JSON, or multipart), with the same
+    /// checks as a confirmed presigned upload.
+    pub async fn upload_file(&self, token: &str, request: FileUpload) -> Result<DocumentUploaded> {
         let items = self.open_session(token).await?;
         let doc_id = DocId::mint();
+        let FileUpload { step_id, document_type, file_name, mime_type, bytes } = request;
         let admit = |items: &SessionItems| {
-            self.new_document(
-                items,
-                &doc_id,
-                &request.step_id,
-                &request.document_type,
-                &request.mime_type,
-                &request.file_name,
-            )
+            self.new_document(items, &doc_id, &step_id, &document_type, &mime_type, &file_name)
         };
         let (kind, mut record) = admit(&items)?;
-        let bytes = decode_base64(&request.file_data)?;
         let limit = self.settings.uploads.max_legacy_bytes;
         if bytes.len() as u64 > limit {
             return Err(Error::validation(format!(

@@ -4,11 +4,14 @@ use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
 use crate::AppState;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::multipart::{Multipart, MultipartError};
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::Router;
 use kyc_core::services::{
-    Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
+    Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed, UploadInitialized,
 };
 
 /// API Gateway's payload limit: the legacy endpoints take bodies up to this size.
@@ -40,12 +43,80 @@ async fn confirm(
     Ok(ok(state.services.confirm_upload(&token, request).await?))
 }
 
+/// The legacy upload: the file as base64 in a JSON body, or (from older hosted flows) as the
+/// `file` part of a `multipart/form-data` body with the same fields as form fields.
 async fn upload_base64(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    Json(request): Json<Base64Upload>,
+    request: Request,
 ) -> Result<Success<DocumentUploaded>, ApiError> {
+    let multipart = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     // The contract answers the legacy upload with 200 (the presigned init, which creates a
     // pending document, answers 201).
-    Ok(ok(state.services.upload_base64(&token, request).await?))
+    if multipart {
+        let parts = Multipart::from_request(request, &state).await.map_err(|rejection| {
+            ApiError::validation(format!("Invalid multipart body: {}", rejection.body_text()))
+        })?;
+        let upload = read_multipart(parts, state.services.legacy_upload_limit()).await?;
+        Ok(ok(state.services.upload_file(&token, upload).await?))
+    } else {
+        let Json(body) = Json::<Base64Upload>::from_request(request, &state).await?;
+        Ok(ok(state.services.upload_base64(&token, body).await?))
+    }
+}
+
+/// Reads a multipart upload, keeping at most `limit` bytes of the file: a larger one is refused
+/// with 413 as soon as it passes the limit, without reading the rest.
+async fn read_multipart(mut parts: Multipart, limit: u64) -> Result<FileUpload, ApiError> {
+    let invalid =
+        |e: MultipartError| ApiError::validation(format!("Invalid multipart body: {}", e.body_text()));
+    let (mut step_id, mut document_type, mut file_name, mut mime_type, mut file) =
+        (None, None, None, None, None);
+    while let Some(mut field) = parts.next_field().await.map_err(invalid)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                file_name = file_name.or_else(|| field.file_name().map(str::to_owned));
+                mime_type = mime_type.or_else(|| field.content_type().map(str::to_owned));
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(invalid)? {
+                    if (bytes.len() + chunk.len()) as u64 > limit {
+                        return Err(ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "PAYLOAD_TOO_LARGE",
+                            format!(
+                                "The file is larger than {} MB; use /upload/init for larger files",
+                                limit / (1024 * 1024)
+                            ),
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some(bytes);
+            }
+            name @ ("step_id" | "document_type" | "file_name" | "mime_type") => {
+                let name = name.to_owned();
+                let value = field.text().await.map_err(invalid)?;
+                let slot = match name.as_str() {
+                    "step_id" => &mut step_id,
+                    "document_type" => &mut document_type,
+                    "file_name" => &mut file_name,
+                    _ => &mut mime_type,
+                };
+                *slot = Some(value);
+            }
+            other => return Err(ApiError::validation(format!("Unknown multipart field '{other}'"))),
+        }
+    }
+    let missing = |name: &str| ApiError::validation(format!("Missing multipart field '{name}'"));
+    Ok(FileUpload {
+        step_id: step_id.ok_or_else(|| missing("step_id"))?,
+        document_type: document_type.ok_or_else(|| missing("document_type"))?,
+        file_name: file_name.ok_or_else(|| missing("file_name"))?,
+        mime_type: mime_type.ok_or_else(|| missing("mime_type"))?,
+        bytes: file.ok_or_else(|| missing("file"))?,
+    })
 }
