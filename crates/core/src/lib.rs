@@ -6,6 +6,7 @@
 pub mod codec;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod ports;
 pub mod services;
 

@@ -2,6 +2,7 @@
 //! the config names, and serving a router on Lambda.
 
 pub mod config;
+pub mod emf;
 mod extraction;
 mod lambda;
 mod logging;

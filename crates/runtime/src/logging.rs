@@ -14,9 +14,15 @@ pub fn init_logging(format: LogFormat) {
     let (filter, invalid) = filter_from(std::env::var("RUST_LOG").ok().as_deref());
     let builder = tracing_subscriber::fmt();
     let _ = match format {
-        LogFormat::Json => {
-            builder.json().with_current_span(false).without_time().finish().with(filter).try_init()
-        }
+        // On Lambda, business metrics also leave as embedded-metric-format lines.
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .finish()
+            .with(filter)
+            .with(crate::emf::EmfLayer::stdout())
+            .try_init(),
         LogFormat::Text => builder.with_target(false).finish().with(filter).try_init(),
     };
     if let Some(error) = invalid {

@@ -196,6 +196,11 @@ impl Services {
             Mode::Test => &self.test_extractor,
             Mode::Live => &self.live_extractor,
         };
+        let provider = match items.session.mode {
+            Mode::Test => "test_extraction",
+            Mode::Live => "live_extraction",
+        };
+        crate::metrics::count("ProviderCalls", "provider", provider);
         let mut extraction = extractor.extract(&request).await.map_err(|error| match error {
             ExtractionError::Unreadable(message) => Error::Validation(message),
             ExtractionError::Provider(cause) => {

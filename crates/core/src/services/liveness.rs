@@ -167,7 +167,10 @@ impl Services {
                 "{}/{}/liveness/{}/reference.jpg",
                 session.tenant_id, session.session_id, attempt.liveness_session_id
             )),
-            None => self.live_provider()?.results(&attempt.liveness_session_id).await?,
+            None => {
+                crate::metrics::count("ProviderCalls", "provider", "rekognition_liveness");
+                self.live_provider()?.results(&attempt.liveness_session_id).await?
+            }
         };
         let mut decided = attempt.clone();
         decided.confidence = result.confidence;
@@ -193,7 +196,11 @@ impl Services {
             change.audit(AuditAction::LivenessFailed, Some(step.step_id.clone()), Vec::new());
             None
         };
+        let outcome = change.next_status();
         change.commit(self).await?;
+        if let Some(completed) = &completed {
+            super::steps::count_completion(completed, outcome);
+        }
         Ok(LivenessCompleted {
             passed: verdict == AttemptStatus::Passed,
             confidence: decided.confidence.filter(|_| config.expose_confidence),

@@ -280,6 +280,7 @@ impl Services {
             verification: None,
         };
         self.table.transact(new_session_writes(&session)?).await?;
+        crate::metrics::count("VerificationsStarted", "mode", session.mode.as_str());
         let public_url = self.public_url(&token.expose());
         Ok(CreatedSession { session, access_token: token, public_url })
     }

@@ -65,7 +65,9 @@ impl Services {
         let mut change = SessionChange::new(self, session, Actor::EndUser);
         let completed = finish_step(self, &items, step, form, &mut change).await?;
         change.audit(AuditAction::StepCompleted, Some(step_id), changed_fields);
+        let outcome = change.next_status();
         change.commit(self).await?;
+        count_completion(&completed, outcome);
         Ok(completed)
     }
 }
@@ -148,6 +150,14 @@ pub(crate) async fn finish_step(
         next_step_id: if session_completed { None } else { next_step.map(|s| s.step_id.clone()) },
         session_completed,
     })
+}
+
+/// Counts a verification the end user finished, by where it landed (approved, rejected,
+/// manual_review, completed).
+pub(crate) fn count_completion(completed: &StepCompleted, outcome: SessionStatus) {
+    if completed.session_completed {
+        crate::metrics::count("VerificationsCompleted", "outcome", outcome.as_str());
+    }
 }
 
 fn transition(status: SessionStatus, event: SessionEvent) -> Result<SessionStatus> {

@@ -709,6 +709,15 @@ impl Services {
                 }
             },
         };
+        crate::metrics::count(
+            "WebhookAttempts",
+            "outcome",
+            match outcome {
+                AttemptOutcome::Delivered => "delivered",
+                AttemptOutcome::Gone => "gone",
+                AttemptOutcome::Failed => "failed",
+            },
+        );
         let recorded = self.record_attempt(record, claimed_version, result).await?;
         self.track_endpoint_health(&endpoint, outcome, now).await?;
         Ok(recorded)
