@@ -413,3 +413,63 @@ async fn regenerating_and_deleting_are_recorded_in_the_subsessions_own_trail() {
     );
     assert_eq!(view["status"], "canceled");
 }
+
+#[tokio::test]
+async fn participants_declared_at_creation_get_their_sessions_and_links_in_the_same_transaction() {
+    let app = TestApp::spawn().await;
+    let ubo = app.create_workflow(ubo_workflow()).await;
+    let workflow = app
+        .create_workflow(json!({"name": "KYB", "steps": [
+            {"step_id": "ubos", "name": "Owners", "type": "subsession_collection",
+             "subsession_config": {"workflow_id": ubo, "tag": "ubo", "max_allowed": 2}}
+        ]}))
+        .await;
+    let sessions_before = app.tenant_get("/v1/sessions").await.data()["sessions"].as_array().unwrap().len();
+
+    let created = app
+        .tenant_post(
+            "/v1/sessions",
+            json!({"workflow_id": workflow, "participants": [
+                {"role": "ubo", "display_name": "Jane Roe", "email": "jane@example.com"},
+                {"role": "ubos", "display_name": "John Roe"}
+            ]}),
+        )
+        .await;
+    let too_many = app
+        .tenant_post(
+            "/v1/sessions",
+            json!({"workflow_id": workflow, "participants": [
+                {"role": "ubo", "display_name": "A"}, {"role": "ubo", "display_name": "B"}, {"role": "ubo", "display_name": "C"}
+            ]}),
+        )
+        .await;
+    let unknown_role = app
+        .tenant_post(
+            "/v1/sessions",
+            json!({"workflow_id": workflow, "participants": [{"role": "cfo", "display_name": "A"}]}),
+        )
+        .await;
+
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let participants = created.data()["participants"].as_array().unwrap().clone();
+    assert_eq!(participants.len(), 2);
+    assert_eq!(participants[0]["display_name"], "Jane Roe");
+    let child = app.state(&token_of(&participants[0]["access_link"])).await;
+    assert_eq!(child["session_id"], participants[0]["subsession_id"]);
+    let token = created.data()["access_token"].as_str().unwrap();
+    let listed = app.get(&format!("/public/sessions/{token}/subsessions")).await;
+    assert_eq!(listed.data()["total"], 2);
+    too_many.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "participants[2]: step 'ubos' takes at most 2 related parties",
+    );
+    unknown_role.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "participants[0]: role 'cfo' names no related-party step of this workflow",
+    );
+    // One parent and its two children were created; the refused requests created nothing.
+    let sessions_after = app.tenant_get("/v1/sessions").await.data()["sessions"].as_array().unwrap().len();
+    assert_eq!(sessions_after, sessions_before + 3);
+}

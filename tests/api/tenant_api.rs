@@ -365,3 +365,39 @@ async fn workflows_are_capped_in_size_and_cannot_chain_related_parties() {
         "a related party's workflow cannot",
     );
 }
+
+#[tokio::test]
+async fn a_sessions_redirect_url_reaches_the_frontend_and_falls_back_to_the_workflows() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(basic_workflow()).await;
+    let live = app.new_tenant_key(Mode::Live).await;
+
+    let own = app
+        .tenant_post(
+            "/v1/sessions",
+            json!({"workflow_id": workflow, "redirect_url": "http://localhost:8080/done"}),
+        )
+        .await;
+    let (_, fallback) = app.create_session(&workflow).await;
+    let bad = app
+        .tenant_post("/v1/sessions", json!({"workflow_id": workflow, "redirect_url": "javascript:alert(1)"}))
+        .await;
+    let live_http = app
+        .call(
+            Method::POST,
+            "/v1/sessions",
+            Some(&live),
+            Some(json!({"workflow_id": workflow, "redirect_url": "http://shop.example.com"})),
+        )
+        .await;
+
+    let token = own.data()["access_token"].as_str().unwrap();
+    assert_eq!(app.state(token).await["redirect_url"], "http://localhost:8080/done");
+    assert_eq!(app.state(&fallback).await["redirect_url"], "https://example.com/kyc-complete");
+    bad.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "redirect_url must be an absolute https URL (http is accepted in test mode)",
+    );
+    assert_eq!(live_http.status, StatusCode::BAD_REQUEST, "{}", live_http.body);
+}

@@ -552,6 +552,7 @@ mod tests {
             external_reference: Some("cus_1".into()),
             metadata: Some(serde_json::json!({"plan": "gold", "seats": 3}).as_object().unwrap().clone()),
             parent: None,
+            redirect_url: None,
             decision: None,
             verification: None,
         }

@@ -69,6 +69,8 @@ async fn seed(services: &Services, base_url: &str) -> anyhow::Result<Demo> {
         external_reference: Some("demo-customer-1".into()),
         metadata: None,
         expires_in_seconds: None,
+        redirect_url: None,
+        participants: Vec::new(),
     };
     let session = services.create_session(&caller, request).await?;
     Ok(Demo {

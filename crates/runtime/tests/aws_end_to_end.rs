@@ -222,6 +222,8 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
         external_reference: None,
         metadata: None,
         expires_in_seconds: Some(seconds),
+        redirect_url: None,
+        participants: Vec::new(),
     };
     let mut due = Vec::new();
     for _ in 0..6 {
@@ -366,6 +368,8 @@ async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator
         external_reference: Some("customer-7".into()),
         metadata: None,
         expires_in_seconds: None,
+        redirect_url: None,
+        participants: Vec::new(),
     };
     let session = services.create_session(&caller, create).await.unwrap().session.session_id;
     services.cancel_session(&caller, &session.to_string()).await.unwrap();

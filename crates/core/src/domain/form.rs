@@ -156,7 +156,8 @@ fn is_calendar_date(text: &str) -> bool {
     text.len() == 10 && time::Date::parse(text, &format).is_ok()
 }
 
-fn is_email(text: &str) -> bool {
+/// Whether `text` is an email address with a dotted domain.
+pub fn is_email(text: &str) -> bool {
     let Some((local, domain)) = text.rsplit_once('@') else { return false };
     let local_ok = !local.is_empty()
         && local.len() <= 64

@@ -191,6 +191,10 @@ pub struct SessionRecord {
     /// Set on a subsession: the session and step that collected it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
+    /// Where the hosted frontend sends the end user when done (else the workflow's
+    /// `completion_redirect_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
     /// The verdict, once approved or rejected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<Decision>,

@@ -33,8 +33,8 @@ pub use public_view::{
 };
 pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
 pub use sessions::{
-    CreateSession, CreatedSession, ListSessions, SessionPage, SessionSummary, TenantDocumentView,
-    TenantSessionView, TenantStepView, DOWNLOAD_URL_TTL_SECONDS,
+    CreateSession, CreatedParticipant, CreatedSession, ListSessions, SessionPage, SessionSummary,
+    TenantDocumentView, TenantSessionView, TenantStepView, DOWNLOAD_URL_TTL_SECONDS,
 };
 pub use steps::StepCompleted;
 pub use subsessions::{

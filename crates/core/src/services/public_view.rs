@@ -27,6 +27,10 @@ pub struct PublicSessionState {
     pub created_at: Timestamp,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branding: Option<Branding>,
+    /// Where the frontend sends the end user when done: the session's own `redirect_url`, else
+    /// the workflow's `completion_redirect_url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
     /// Why a rejected session was rejected, in words meant for the end user (never the
     /// reviewer's notes or identity).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +163,10 @@ impl PublicSessionState {
             expires_at: session.expires_at,
             created_at: session.created_at,
             branding: session.workflow.branding.clone(),
+            redirect_url: session
+                .redirect_url
+                .clone()
+                .or_else(|| session.workflow.completion_redirect_url.clone()),
             rejection_reasons: session.decision.as_ref().map(|d| d.customer_reasons()).unwrap_or_default(),
         }
     }

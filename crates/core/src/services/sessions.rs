@@ -8,7 +8,7 @@ use crate::domain::correction::CorrectionRecord;
 use crate::domain::decision::{Decision, Outcome, Resolution};
 use crate::domain::document::{DocumentRecord, DocumentStatus};
 use crate::domain::history::AuditEntry;
-use crate::domain::ids::{SessionId, WorkflowId};
+use crate::domain::ids::{SessionId, StepId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
 use crate::domain::secrets::AccessToken;
 use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatus, SubsessionRecord};
@@ -36,13 +36,44 @@ pub struct CreateSession {
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     pub expires_in_seconds: Option<i64>,
+    /// Where the frontend sends the end user when done (https; http too for test-mode sessions).
+    #[serde(default)]
+    pub redirect_url: Option<String>,
+    /// Related parties known up front: each gets its session under the collection step its
+    /// `role` names, created with this one.
+    #[serde(default)]
+    pub participants: Vec<Participant>,
 }
+
+/// A related party declared when the session is created.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Participant {
+    /// The collection step's `step_id`, `tag` or `category` (`ubo`, `director`, …).
+    pub role: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A related party's session created with its parent, and the link that opens it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CreatedParticipant {
+    pub subsession_id: SessionId,
+    pub role: String,
+    pub display_name: String,
+    pub access_link: String,
+}
+
+/// Most participants one session creation takes (they are created in its one transaction).
+pub const MAX_PARTICIPANTS: usize = 20;
 
 /// A new session with the token that opens it (shown once).
 #[derive(Debug)]
 pub struct CreatedSession {
     pub session: SessionRecord,
     pub access_token: AccessToken,
+    pub participants: Vec<CreatedParticipant>,
     pub public_url: String,
 }
 
@@ -153,6 +184,22 @@ pub struct DecisionSummary {
     pub decided_at: Timestamp,
 }
 
+/// Checks a session's `redirect_url`: an absolute https URL (http too for test-mode sessions).
+fn check_redirect_url(url: &str, mode: crate::domain::secrets::Mode) -> Result<String> {
+    let invalid =
+        || Error::validation("redirect_url must be an absolute https URL (http is accepted in test mode)");
+    let parsed = url::Url::parse(url.trim()).map_err(|_| invalid())?;
+    let allowed = match parsed.scheme() {
+        "https" => true,
+        "http" => mode == crate::domain::secrets::Mode::Test,
+        _ => false,
+    };
+    if !allowed || url.len() > 2_048 || parsed.host().is_none() {
+        return Err(invalid());
+    }
+    Ok(parsed.to_string())
+}
+
 /// The writes that create a session: its item, its token's item and its open marker, all new.
 pub(crate) fn new_session_writes(session: &SessionRecord) -> Result<Vec<WriteOp>> {
     let token = TokenRecord { session_id: session.session_id, expires_at: session.expires_at };
@@ -256,6 +303,13 @@ impl Services {
                 return Err(Error::validation("metadata must be at most 8 KB of JSON"));
             }
         }
+        let redirect_url =
+            request.redirect_url.as_deref().map(|url| check_redirect_url(url, caller.mode)).transpose()?;
+        if request.participants.len() > MAX_PARTICIPANTS {
+            return Err(Error::validation(format!(
+                "participants takes at most {MAX_PARTICIPANTS} related parties"
+            )));
+        }
         let workflow =
             self.workflow(&caller.tenant_id, &request.workflow_id, request.workflow_version).await?;
         let now = self.now();
@@ -276,13 +330,96 @@ impl Services {
             external_reference: request.external_reference,
             metadata: request.metadata,
             parent: None,
+            redirect_url,
             decision: None,
             verification: None,
         };
-        self.table.transact(new_session_writes(&session)?).await?;
+        let mut writes = new_session_writes(&session)?;
+        let participants = self.participant_sessions(&session, request.participants, &mut writes).await?;
+        self.table.transact(writes).await?;
         crate::metrics::count("VerificationsStarted", "mode", session.mode.as_str());
         let public_url = self.public_url(&token.expose());
-        Ok(CreatedSession { session, access_token: token, public_url })
+        Ok(CreatedSession { session, access_token: token, participants, public_url })
+    }
+
+    /// Adds to `writes` a related party's session for each participant, under the collection
+    /// step its role names (all created with the parent, or none).
+    async fn participant_sessions(
+        &self,
+        parent: &SessionRecord,
+        participants: Vec<Participant>,
+        writes: &mut Vec<WriteOp>,
+    ) -> Result<Vec<CreatedParticipant>> {
+        let mut created = Vec::with_capacity(participants.len());
+        let mut per_step: Vec<(StepId, u32)> = Vec::new();
+        for (index, participant) in participants.into_iter().enumerate() {
+            let invalid = |message: String| Error::validation(format!("participants[{index}]: {message}"));
+            let display_name = participant.display_name.trim().to_owned();
+            if display_name.is_empty() || display_name.chars().count() > 200 {
+                return Err(invalid("display_name must be 1 to 200 characters".into()));
+            }
+            if participant.email.as_deref().is_some_and(|e| !crate::domain::form::is_email(e)) {
+                return Err(invalid("email must be a valid email address".into()));
+            }
+            let role = participant.role.trim().to_owned();
+            let (step, config) = parent
+                .workflow
+                .steps
+                .iter()
+                .filter_map(|s| s.subsession_config.as_ref().map(|c| (s, c)))
+                .find(|(s, c)| {
+                    s.step_id.as_str() == role
+                        || c.tag.as_deref() == Some(&role)
+                        || c.category.as_deref() == Some(&role)
+                })
+                .ok_or_else(|| {
+                    invalid(format!("role '{role}' names no related-party step of this workflow"))
+                })?;
+            let count = match per_step.iter_mut().find(|(id, _)| id == &step.step_id) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count
+                }
+                None => {
+                    per_step.push((step.step_id.clone(), 1));
+                    1
+                }
+            };
+            if count > config.max_allowed {
+                return Err(invalid(format!(
+                    "step '{}' takes at most {} related parties",
+                    step.step_id, config.max_allowed
+                )));
+            }
+            let workflow =
+                self.workflow(&parent.tenant_id, &config.workflow_id, config.workflow_version).await?;
+            let mut metadata = serde_json::Map::new();
+            metadata.insert("role".into(), serde_json::Value::String(role.clone()));
+            if let Some(email) = &participant.email {
+                metadata.insert("email".into(), serde_json::Value::String(email.clone()));
+            }
+            let (child, record, token) = self.new_subsession(
+                parent,
+                step,
+                config,
+                &workflow,
+                display_name.clone(),
+                Some(metadata),
+                (index + 1) as u64,
+            );
+            writes.extend(new_session_writes(&child)?);
+            writes.push(WriteOp::Put {
+                item: codec::subsession_item(&parent.session_id, &record)?,
+                condition: Condition::ItemAbsent,
+            });
+            created.push(CreatedParticipant {
+                subsession_id: child.session_id,
+                role,
+                display_name,
+                access_link: self.public_url(&token.expose()),
+            });
+        }
+        Ok(created)
     }
 
     /// The tenant's full view of one of its own sessions: one Query for the session, one for its

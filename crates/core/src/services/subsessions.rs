@@ -183,42 +183,16 @@ impl Services {
                 )));
             }
             let now = self.now();
-            let child_id = SessionId::mint();
-            let child_token = self.subsession_token(&child_id, 0);
-            let child = SessionRecord {
-                session_id: child_id,
-                tenant_id: parent.tenant_id.clone(),
-                mode: parent.mode,
-                workflow_id: workflow.workflow_id.clone(),
-                workflow_version: workflow.version,
-                workflow: workflow.definition.clone(),
-                status: SessionStatus::Active,
-                version: 1,
-                token_hash: child_token.hash(),
-                expires_at: parent.expires_at.min(now.unix() + self.settings.default_session_ttl_seconds),
-                created_at: now,
-                updated_at: now,
-                external_reference: parent.external_reference.clone(),
-                metadata: request.metadata.clone(),
-                parent: Some(ParentLink { session_id: parent.session_id, step_id: step.step_id.clone() }),
-                decision: None,
-                verification: None,
-            };
-            let record = SubsessionRecord {
-                subsession_id: child.session_id,
-                sequence: parent.version + 1,
-                step_id: step.step_id.clone(),
-                label: label.clone(),
-                tag: config.tag.clone(),
-                workflow_id: child.workflow_id.clone(),
-                workflow_version: child.workflow_version,
-                status: SessionStatus::Active,
-                expires_at: child.expires_at,
-                created_at: now,
-                completed_at: None,
-                metadata: request.metadata.clone(),
-                link_generation: 0,
-            };
+            let sequence = parent.version + 1;
+            let (child, record, child_token) = self.new_subsession(
+                parent,
+                step,
+                config,
+                &workflow,
+                label.clone(),
+                request.metadata.clone(),
+                sequence,
+            );
             let mut change = SessionChange::new(self, parent, Actor::EndUser);
             for op in new_session_writes(&child)? {
                 change.write(op);
@@ -305,6 +279,60 @@ impl Services {
         }
         list.total = list.subsessions.len();
         Ok(list)
+    }
+
+    /// A related party's new session under `step` of `parent`, its record in the parent's
+    /// partition, and the token of its first link: the writes are the caller's (one transaction).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_subsession(
+        &self,
+        parent: &SessionRecord,
+        step: &Step,
+        config: &SubsessionConfig,
+        workflow: &crate::domain::workflow::WorkflowRecord,
+        label: String,
+        metadata: Option<serde_json::Map<String, serde_json::Value>>,
+        sequence: u64,
+    ) -> (SessionRecord, SubsessionRecord, AccessToken) {
+        let now = self.now();
+        let child_id = SessionId::mint();
+        let token = self.subsession_token(&child_id, 0);
+        let child = SessionRecord {
+            session_id: child_id,
+            tenant_id: parent.tenant_id.clone(),
+            mode: parent.mode,
+            workflow_id: workflow.workflow_id.clone(),
+            workflow_version: workflow.version,
+            workflow: workflow.definition.clone(),
+            status: SessionStatus::Active,
+            version: 1,
+            token_hash: token.hash(),
+            expires_at: parent.expires_at.min(now.unix() + self.settings.default_session_ttl_seconds),
+            created_at: now,
+            updated_at: now,
+            external_reference: parent.external_reference.clone(),
+            metadata: metadata.clone(),
+            parent: Some(ParentLink { session_id: parent.session_id, step_id: step.step_id.clone() }),
+            redirect_url: None,
+            decision: None,
+            verification: None,
+        };
+        let record = SubsessionRecord {
+            subsession_id: child.session_id,
+            sequence,
+            step_id: step.step_id.clone(),
+            label,
+            tag: config.tag.clone(),
+            workflow_id: child.workflow_id.clone(),
+            workflow_version: child.workflow_version,
+            status: SessionStatus::Active,
+            expires_at: child.expires_at,
+            created_at: now,
+            completed_at: None,
+            metadata,
+            link_generation: 0,
+        };
+        (child, record, token)
     }
 
     /// The access token of a subsession's current link (derived, so it can be shown again).

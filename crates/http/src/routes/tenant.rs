@@ -13,8 +13,9 @@ use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
-    CreateEndpoint, CreateSession, DeliveryPage, DeliveryView, EndpointView, ListSessions,
-    RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage, TenantSessionView, UpdateEndpoint,
+    CreateEndpoint, CreateSession, CreatedParticipant, DeliveryPage, DeliveryView, EndpointView,
+    ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage, TenantSessionView,
+    UpdateEndpoint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +116,11 @@ struct SessionCreated {
     status: kyc_core::domain::session::SessionStatus,
     workflow_id: WorkflowId,
     workflow_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redirect_url: Option<String>,
+    /// The related parties declared with the session, each with its link (shown here once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    participants: Vec<CreatedParticipant>,
     expires_at: i64,
     created_at: Timestamp,
 }
@@ -132,6 +138,8 @@ async fn create_session(
         status: new.session.status,
         workflow_id: new.session.workflow_id,
         workflow_version: new.session.workflow_version,
+        redirect_url: new.session.redirect_url,
+        participants: new.participants,
         expires_at: new.session.expires_at,
         created_at: new.session.created_at,
     }))
