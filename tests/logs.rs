@@ -8,31 +8,7 @@
 mod helpers;
 
 use helpers::TestApp;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use tracing_subscriber::fmt::MakeWriter;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use kyc_testkit::Captured;
 
 #[tokio::test]
 async fn request_logs_name_the_route_template_and_never_the_access_token() {
@@ -46,7 +22,7 @@ async fn request_logs_name_the_route_template_and_never_the_access_token() {
     app.get(&format!("/public/sessions/{token}/workflow")).await;
     app.get("/public/sessions/770e8400-e29b-41d4-a716-446655440002").await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     let lines: Vec<serde_json::Value> = logs.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3, "{logs}");
     assert_eq!(lines[0]["fields"]["route"], "/public/sessions/{access_token}");

@@ -9,24 +9,9 @@ mod helpers;
 
 use helpers::TestApp;
 use kyc_runtime::emf::EmfLayer;
+use kyc_testkit::Captured;
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use tracing_subscriber::layer::SubscriberExt;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn a_finished_verification_is_counted_by_mode_and_by_outcome() {
@@ -44,7 +29,7 @@ async fn a_finished_verification_is_counted_by_mode_and_by_outcome() {
     let (_, token) = app.create_session(&workflow).await;
     app.complete_step(&token, "info", json!({"form_data": {"n": "x"}})).await;
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let started = lines.iter().find(|l| l.get("VerificationsStarted").is_some()).expect("a started count");
     let completed =

@@ -97,22 +97,8 @@ impl<S: Subscriber, W: Write + Send + 'static> Layer<S> for EmfLayer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use kyc_testkit::Captured;
     use tracing_subscriber::layer::SubscriberExt;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn a_metric_event_becomes_one_emf_line_and_other_events_none() {
@@ -123,7 +109,7 @@ mod tests {
             tracing::info!(target: "kyc_core::services", "an ordinary log line");
         });
 
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 1, "{text}");
         let line = &lines[0];

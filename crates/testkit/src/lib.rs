@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+pub use captured::Captured;
 pub use counting::{CountingTable, RoundTrips};
 pub use counting_extractor::CountingExtractor;
 pub use failing_table::FailingTable;
@@ -215,6 +216,7 @@ pub mod blobs_conformance;
 pub mod emulator;
 pub mod table_conformance;
 
+mod captured;
 mod counting;
 mod counting_extractor;
 mod failing_table;
