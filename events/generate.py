@@ -133,3 +133,9 @@ event("tenant-list-webhook-deliveries", "GET", "/v1/webhook_endpoints/{endpoint_
       {"endpoint_id": WE}, query="limit=20", auth=True)
 event("tenant-retry-webhook-delivery", "POST", "/v1/webhook_deliveries/{delivery_id}/retry",
       {"delivery_id": WE + ".evt_0190c0ffee0123456789abcdef01"}, auth=True)
+KEY = "key_0123456789abcdef0123456789abcdef"
+event("tenant-create-api-key", "POST", "/v1/api_keys", None, {"name": "CI deploys"}, auth=True)
+event("tenant-list-api-keys", "GET", "/v1/api_keys", None, auth=True)
+event("tenant-revoke-api-key", "DELETE", "/v1/api_keys/{key_id}", {"key_id": KEY}, auth=True)
+event("tenant-roll-api-key", "POST", "/v1/api_keys/{key_id}/roll", {"key_id": KEY},
+      {"grace_period_seconds": 86400}, auth=True)

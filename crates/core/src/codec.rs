@@ -3,7 +3,8 @@
 //! | item            | pk                 | sk                     | gsi1pk                | gsi1sk                 |
 //! |-----------------|--------------------|------------------------|-----------------------|------------------------|
 //! | tenant          | `TENANT#t`         | `META`                 |                       |                        |
-//! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS`    | `created_at#key`       |
+//! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS` (until revoked) | `created_at#key` |
+//! | active-key count| `TENANT#t`         | `APIKEYS#mode`         |                       |                        |
 //! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
 //! | session         | `SESSION#s`        | `META`                 | `TENANT#t#mode#SESSIONS` | `created_at#s`      |
 //! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#mode#STATUS#status` / gsi2sk `created_at#s` |
@@ -60,6 +61,16 @@ pub mod keys {
 
     pub fn api_key(hash: &SecretHash) -> Key {
         Key::new(format!("APIKEY#{}", hash.as_str()), META)
+    }
+
+    /// The count of a tenant's active keys of one mode (the record that keeps the last one).
+    pub fn api_key_counter(tenant: &TenantId, mode: Mode) -> Key {
+        Key::new(tenant_partition(tenant), format!("APIKEYS#{}", mode.as_str()))
+    }
+
+    /// GSI1 partition listing a tenant's unrevoked API keys (both modes) by creation time.
+    pub fn tenant_api_keys_index(tenant: &TenantId) -> String {
+        format!("TENANT#{tenant}#APIKEYS")
     }
 
     pub fn tenant_partition(tenant: &TenantId) -> String {
@@ -299,10 +310,13 @@ pub fn api_key_item(key: &ApiKeyRecord) -> Result<Item, CodecError> {
     let item = encode(&keys::api_key(&key.secret_hash), key)?;
     Ok(with_index(
         item,
-        format!("TENANT#{}#APIKEYS", key.tenant_id),
+        keys::tenant_api_keys_index(&key.tenant_id),
         format!("{}#{}", key.created_at.rfc3339(), key.key_id),
     ))
 }
+
+/// The number of active keys in an active-key count item.
+pub const ACTIVE_KEYS: &str = "active";
 
 pub fn workflow_item(workflow: &WorkflowRecord) -> Result<Item, CodecError> {
     encode(&keys::workflow_version(&workflow.tenant_id, &workflow.workflow_id, workflow.version), workflow)

@@ -42,7 +42,9 @@ pub use subsessions::{
     SubsessionSummary,
 };
 pub use sweeper::SweepReport;
-pub use tenants::IssuedApiKey;
+pub use tenants::{
+    ApiKeyView, CreateApiKey, IssuedApiKey, RollApiKey, LAST_USED_RESOLUTION_SECONDS, MAX_ROLL_GRACE_SECONDS,
+};
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, InitUpload, UploadConfirmed, UploadInitialized,
     MAX_DOCUMENTS_PER_SESSION, MAX_PENDING_UPLOADS_PER_SESSION,

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query, Tenant};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
@@ -13,8 +13,9 @@ use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
-    CreateEndpoint, CreateSession, DeliveryPage, DeliveryView, EndpointView, ListSessions,
-    RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage, TenantSessionView, UpdateEndpoint,
+    ApiKeyView, CreateApiKey, CreateEndpoint, CreateSession, DeliveryPage, DeliveryView, EndpointView,
+    ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, RollApiKey, SessionPage,
+    TenantSessionView, UpdateEndpoint,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
+        .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
+        .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
+        .route("/v1/api_keys/{key_id}/roll", post(roll_api_key))
         .route("/v1/webhook_endpoints", post(create_endpoint).get(list_endpoints))
         .route(
             "/v1/webhook_endpoints/{endpoint_id}",
@@ -323,4 +327,64 @@ async fn retry_delivery(
     Path(id): Path<String>,
 ) -> Result<Success<DeliveryView>, ApiError> {
     Ok(accepted(state.services.retry_webhook_delivery(&caller, &id).await?))
+}
+
+/// A key with its secret: the only answer that ever carries one.
+#[derive(Serialize)]
+struct IssuedKeyView {
+    #[serde(flatten)]
+    key: ApiKeyView,
+    secret: String,
+}
+
+impl From<kyc_core::services::IssuedApiKey> for IssuedKeyView {
+    fn from(issued: kyc_core::services::IssuedApiKey) -> Self {
+        Self { key: ApiKeyView::from(&issued.record), secret: issued.secret.expose().to_owned() }
+    }
+}
+
+async fn create_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(request): Json<CreateApiKey>,
+) -> Result<Success<IssuedKeyView>, ApiError> {
+    Ok(created(state.services.create_tenant_api_key(&caller, request).await?.into()))
+}
+
+#[derive(Serialize)]
+struct ApiKeyList {
+    api_keys: Vec<ApiKeyView>,
+}
+
+async fn list_api_keys(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+) -> Result<Success<ApiKeyList>, ApiError> {
+    Ok(ok(ApiKeyList { api_keys: state.services.list_api_keys(&caller).await? }))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<ApiKeyView>, ApiError> {
+    Ok(ok(state.services.revoke_api_key(&caller, &id).await?))
+}
+
+#[derive(Serialize)]
+struct RolledKey {
+    /// The successor, with its secret.
+    api_key: IssuedKeyView,
+    /// The old key, now `rolled`, with the end of its grace period.
+    rolled: ApiKeyView,
+}
+
+async fn roll_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<RollApiKey>,
+) -> Result<Success<RolledKey>, ApiError> {
+    let (issued, rolled) = state.services.roll_api_key(&caller, &id, request).await?;
+    Ok(created(RolledKey { api_key: issued.into(), rolled }))
 }
