@@ -102,6 +102,9 @@ event("tenant-create-workflow-version", "POST", "/v1/workflows/{workflow_id}/ver
       {"name": "Basic KYC v2", "steps": [{"step_id": "info", "name": "Info", "type": "form_fill",
                                           "custom_fields": [{"field_id": "full_name", "name": "Full Name",
                                                              "type": "text"}]}]}, auth=True)
+event("tenant-list-workflows", "GET", "/v1/workflows", None, query="limit=20", auth=True)
+event("tenant-update-workflow", "PATCH", "/v1/workflows/{workflow_id}",
+      {"workflow_id": "wf_0123456789abcdef0123456789abcdef"}, {"slug": "basic-kyc", "default": True}, auth=True)
 event("tenant-create-session", "POST", "/v1/sessions", None,
       {"workflow_id": "wf_0123456789abcdef0123456789abcdef"}, auth=True)
 event("tenant-list-sessions", "GET", "/v1/sessions", None, query="limit=20&status=manual_review", auth=True)

@@ -21,3 +21,4 @@ mod uploads;
 mod verification;
 mod webhook_reference;
 mod webhooks;
+mod workflow_catalog;

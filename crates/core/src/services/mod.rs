@@ -53,6 +53,7 @@ pub use webhooks::{
     AttemptResult, CreateEndpoint, DeliveryPage, DeliveryView, DispatchReport, EndpointView, UpdateEndpoint,
     WebhookSettings, MAX_ENDPOINTS_PER_TENANT,
 };
+pub use workflows::{UpdateWorkflow, WorkflowPage, WorkflowSettings, WorkflowSummary};
 
 use crate::domain::time::Timestamp;
 use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table, WebhookSender};

@@ -15,7 +15,7 @@ use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatu
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::ports::table::{Condition, Index, Query, WriteOp};
+use crate::ports::table::{Condition, Index, Query, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
 
 /// The message of every public lookup that fails, whatever the reason.
@@ -27,7 +27,11 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
-    pub workflow_id: WorkflowId,
+    /// The workflow to start; or `workflow_slug`; or neither, for the tenant's default workflow.
+    #[serde(default)]
+    pub workflow_id: Option<WorkflowId>,
+    #[serde(default)]
+    pub workflow_slug: Option<String>,
     #[serde(default)]
     pub workflow_version: Option<u32>,
     #[serde(default)]
@@ -256,8 +260,10 @@ impl Services {
                 return Err(Error::validation("metadata must be at most 8 KB of JSON"));
             }
         }
+        let startable =
+            self.startable_workflow(caller, request.workflow_id, request.workflow_slug.as_deref()).await?;
         let workflow =
-            self.workflow(&caller.tenant_id, &request.workflow_id, request.workflow_version).await?;
+            self.workflow(&caller.tenant_id, &startable.workflow_id, request.workflow_version).await?;
         let now = self.now();
         let token = AccessToken::mint();
         let session = SessionRecord {
@@ -279,7 +285,19 @@ impl Services {
             decision: None,
             verification: None,
         };
-        self.table.transact(new_session_writes(&session)?).await?;
+        let mut writes = new_session_writes(&session)?;
+        let check_op = writes.len();
+        writes.push(startable.check);
+        match self.table.transact(writes).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed { op: Some(op) }) if op == check_op => {
+                return Err(Error::WrongState {
+                    code: "WORKFLOW_ARCHIVED",
+                    message: "This workflow is archived and starts no new sessions".into(),
+                })
+            }
+            Err(other) => return Err(other.into()),
+        }
         let public_url = self.public_url(&token.expose());
         Ok(CreatedSession { session, access_token: token, public_url })
     }

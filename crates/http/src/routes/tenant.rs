@@ -15,15 +15,15 @@ use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
     ApiKeyView, CreateApiKey, CreateEndpoint, CreateSession, DeliveryPage, DeliveryView, EndpointView,
     ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, RollApiKey, SessionPage,
-    TenantSessionView, UpdateEndpoint,
+    TenantSessionView, UpdateEndpoint, UpdateWorkflow, WorkflowPage, WorkflowSettings, WorkflowSummary,
 };
 use serde::{Deserialize, Serialize};
 
 /// Workflows and sessions of the calling tenant.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/workflows", post(create_workflow))
-        .route("/v1/workflows/{workflow_id}", get(get_workflow))
+        .route("/v1/workflows", post(create_workflow).get(list_workflows))
+        .route("/v1/workflows/{workflow_id}", get(get_workflow).patch(update_workflow))
         .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
         .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{session_id}", get(get_session))
@@ -77,12 +77,42 @@ fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
     WorkflowId::parse(text).ok_or_else(|| ApiError::not_found("Workflow not found"))
 }
 
+/// A new workflow's body: its definition, plus `slug` and `default`.
 async fn create_workflow(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
-    Json(definition): Json<WorkflowDefinition>,
+    Json(mut body): Json<serde_json::Value>,
 ) -> Result<Success<WorkflowCreated>, ApiError> {
-    Ok(created(state.services.create_workflow(&caller, definition).await?.into()))
+    let invalid = |e: serde_json::Error| ApiError::validation(format!("Invalid JSON body: {e}"));
+    let mut settings = serde_json::Map::new();
+    if let Some(fields) = body.as_object_mut() {
+        for name in ["slug", "default"] {
+            if let Some(value) = fields.remove(name) {
+                settings.insert(name.to_owned(), value);
+            }
+        }
+    }
+    let settings: WorkflowSettings = serde_json::from_value(settings.into()).map_err(invalid)?;
+    let definition: WorkflowDefinition = serde_json::from_value(body).map_err(invalid)?;
+    Ok(created(state.services.create_workflow_with(&caller, definition, settings).await?.into()))
+}
+
+async fn list_workflows(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Query(page): Query<PageQuery>,
+) -> Result<Success<WorkflowPage>, ApiError> {
+    Ok(ok(state.services.list_workflows(&caller, page.limit, page.cursor).await?))
+}
+
+async fn update_workflow(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<UpdateWorkflow>,
+) -> Result<Success<WorkflowSummary>, ApiError> {
+    let id = workflow_id(&id)?;
+    Ok(ok(state.services.update_workflow(&caller, &id, request).await?))
 }
 
 async fn create_workflow_version(
