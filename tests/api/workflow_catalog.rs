@@ -181,9 +181,10 @@ async fn an_archived_workflow_starts_no_session_but_its_running_sessions_go_on(a
         "WORKFLOW_ARCHIVED",
         "unarchive",
     );
-    let restored = app.patch_workflow(&id, json!({"archived": false})).await;
+    let restored = app.patch_workflow(&id, json!({"archived": false, "default": true})).await;
     assert_eq!(restored.status, StatusCode::OK, "{}", restored.body);
     assert_eq!(app.start(json!({"workflow_slug": "retired"})).await.status, StatusCode::CREATED);
+    assert_eq!(app.start(json!({})).await.status, StatusCode::CREATED, "the default again");
 }
 
 async fn a_workflow_can_take_a_slug_later_and_give_up_the_old_one(app: TestApp) {

@@ -269,12 +269,10 @@ impl Services {
                 codec::decode::<WorkflowPointer>(item)?.workflow_id
             }
             (None, None) => self.default_workflow_id(tenant).await?.ok_or_else(|| {
-                Error::validation(format!(
-                    "No workflow_id or workflow_slug given and no default workflow is set for {} mode: \
-                     pass one, or make a workflow the default with PATCH /v1/workflows/{{workflow_id}} \
-                     {{\"default\": true}}",
-                    caller.mode.as_str()
-                ))
+                Error::validation(
+                    "No workflow_id or workflow_slug given and no default workflow is set: pass one, or \
+                     make a workflow the default with PATCH /v1/workflows/{workflow_id} {\"default\": true}",
+                )
             })?,
         };
         // No read of the head: the session's transaction checks it, so starting from an id costs
