@@ -102,6 +102,9 @@ event("tenant-create-workflow-version", "POST", "/v1/workflows/{workflow_id}/ver
       {"name": "Basic KYC v2", "steps": [{"step_id": "info", "name": "Info", "type": "form_fill",
                                           "custom_fields": [{"field_id": "full_name", "name": "Full Name",
                                                              "type": "text"}]}]}, auth=True)
+event("tenant-list-workflows", "GET", "/v1/workflows", None, query="limit=20", auth=True)
+event("tenant-update-workflow", "PATCH", "/v1/workflows/{workflow_id}",
+      {"workflow_id": "wf_0123456789abcdef0123456789abcdef"}, {"slug": "basic-kyc", "default": True}, auth=True)
 event("tenant-create-session", "POST", "/v1/sessions", None,
       {"workflow_id": "wf_0123456789abcdef0123456789abcdef"}, auth=True)
 event("tenant-list-sessions", "GET", "/v1/sessions", None, query="limit=20&status=manual_review", auth=True)
@@ -133,3 +136,9 @@ event("tenant-list-webhook-deliveries", "GET", "/v1/webhook_endpoints/{endpoint_
       {"endpoint_id": WE}, query="limit=20", auth=True)
 event("tenant-retry-webhook-delivery", "POST", "/v1/webhook_deliveries/{delivery_id}/retry",
       {"delivery_id": WE + ".evt_0190c0ffee0123456789abcdef01"}, auth=True)
+KEY = "key_0123456789abcdef0123456789abcdef"
+event("tenant-create-api-key", "POST", "/v1/api_keys", None, {"name": "CI deploys"}, auth=True)
+event("tenant-list-api-keys", "GET", "/v1/api_keys", None, auth=True)
+event("tenant-revoke-api-key", "DELETE", "/v1/api_keys/{key_id}", {"key_id": KEY}, auth=True)
+event("tenant-roll-api-key", "POST", "/v1/api_keys/{key_id}/roll", {"key_id": KEY},
+      {"grace_period_seconds": 86400}, auth=True)

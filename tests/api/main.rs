@@ -1,5 +1,6 @@
 //! End-to-end tests of the HTTP API through the real routers, on the embedded store.
 
+mod api_keys;
 mod corrections;
 mod decisions;
 mod envelope;
@@ -20,3 +21,4 @@ mod uploads;
 mod verification;
 mod webhook_reference;
 mod webhooks;
+mod workflow_catalog;

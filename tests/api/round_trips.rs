@@ -80,3 +80,34 @@ async fn an_idempotency_key_costs_one_conditional_put_before_and_one_update_afte
     // A replay: the API key GetItem, the refused PutItem, one GetItem of the record; nothing runs.
     assert_eq!((replay.get, replay.put, replay.total()), (2, 1, 3));
 }
+
+#[tokio::test]
+async fn starting_a_session_from_a_slug_or_the_default_costs_one_get_item_more() {
+    let app = TestApp::spawn().await;
+    let body = serde_json::json!({"slug": "basic", "default": true});
+    let mut definition = crate::helpers::basic_workflow();
+    for (name, value) in body.as_object().unwrap() {
+        definition[name] = value.clone();
+    }
+    let workflow = app.create_workflow(definition).await;
+    let measure = |body: serde_json::Value| async {
+        app.table.reset();
+        let reply = app.tenant_post("/v1/sessions", body).await;
+        (reply.status, app.table.counts())
+    };
+
+    let (by_id_status, by_id) = measure(serde_json::json!({ "workflow_id": workflow })).await;
+    let (by_slug_status, by_slug) = measure(serde_json::json!({ "workflow_slug": "basic" })).await;
+    let (by_default_status, by_default) = measure(serde_json::json!({})).await;
+
+    assert_eq!(
+        (by_id_status, by_slug_status, by_default_status),
+        (StatusCode::CREATED, StatusCode::CREATED, StatusCode::CREATED)
+    );
+    // By id: the API key, the workflow Query, the session transaction (which checks the workflow
+    // is not archived; no read of its own).
+    assert_eq!((by_id.get, by_id.query, by_id.transact, by_id.total()), (1, 1, 1, 3));
+    // By slug or default: one GetItem of the slug claim or the default pointer more.
+    assert_eq!((by_slug.get, by_slug.total()), (2, 4));
+    assert_eq!((by_default.get, by_default.total()), (2, 4));
+}

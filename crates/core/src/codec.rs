@@ -3,8 +3,12 @@
 //! | item            | pk                 | sk                     | gsi1pk                | gsi1sk                 |
 //! |-----------------|--------------------|------------------------|-----------------------|------------------------|
 //! | tenant          | `TENANT#t`         | `META`                 |                       |                        |
-//! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS`    | `created_at#key`       |
+//! | API key         | `APIKEY#sha256`    | `META`                 | `TENANT#t#APIKEYS` (until revoked) | `created_at#key` |
+//! | active-key count| `TENANT#t`         | `APIKEYS#mode`         |                       |                        |
 //! | workflow version| `TENANT#t`         | `WORKFLOW#w#V#000001`  |                       |                        |
+//! | workflow head   | `TENANT#t`         | `WFHEAD#w`             |                       |                        |
+//! | workflow slug   | `TENANT#t`         | `WFSLUG#slug`          |                       |                        |
+//! | default workflow| `TENANT#t`         | `WFDEFAULT`            |                       |                        |
 //! | session         | `SESSION#s`        | `META`                 | `TENANT#t#mode#SESSIONS` | `created_at#s`      |
 //! |   … on GSI2     |                    |                        | gsi2pk `TENANT#t#mode#STATUS#status` / gsi2sk `created_at#s` |
 //! | open marker     | `SESSION#s`        | `OPEN`                 | `OPEN#shard`          | `expires_at#s`         |
@@ -43,7 +47,7 @@ use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
 use crate::domain::webhooks::{
     DeliveryRecord, DeliveryStatus, EndpointRecord as WebhookEndpointRecord, WebhookEndpointId,
 };
-use crate::domain::workflow::WorkflowRecord;
+use crate::domain::workflow::{WorkflowHead, WorkflowRecord, WorkflowSlug};
 use crate::ports::table::{AttributeValue, Item, Key, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK, TTL};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -62,12 +66,40 @@ pub mod keys {
         Key::new(format!("APIKEY#{}", hash.as_str()), META)
     }
 
+    /// The count of a tenant's active keys of one mode (the record that keeps the last one).
+    pub fn api_key_counter(tenant: &TenantId, mode: Mode) -> Key {
+        Key::new(tenant_partition(tenant), format!("APIKEYS#{}", mode.as_str()))
+    }
+
+    /// GSI1 partition listing a tenant's unrevoked API keys (both modes) by creation time.
+    pub fn tenant_api_keys_index(tenant: &TenantId) -> String {
+        format!("TENANT#{tenant}#APIKEYS")
+    }
+
     pub fn tenant_partition(tenant: &TenantId) -> String {
         format!("TENANT#{tenant}")
     }
 
     pub fn workflow_version(tenant: &TenantId, workflow: &WorkflowId, version: u32) -> Key {
         Key::new(tenant_partition(tenant), format!("{}{version:06}", workflow_versions_prefix(workflow)))
+    }
+
+    /// A workflow's head: name, latest version, slug, archived.
+    pub fn workflow_head(tenant: &TenantId, workflow: &WorkflowId) -> Key {
+        Key::new(tenant_partition(tenant), format!("{WORKFLOW_HEADS_PREFIX}{workflow}"))
+    }
+
+    /// Sort-key prefix of a tenant's workflow heads (the workflow listing).
+    pub const WORKFLOW_HEADS_PREFIX: &str = "WFHEAD#";
+
+    /// The claim of a slug by one of the tenant's workflows: its existence makes slugs unique.
+    pub fn workflow_slug(tenant: &TenantId, slug: &WorkflowSlug) -> Key {
+        Key::new(tenant_partition(tenant), format!("WFSLUG#{slug}"))
+    }
+
+    /// The tenant's default workflow (absent when none is set).
+    pub fn default_workflow(tenant: &TenantId) -> Key {
+        Key::new(tenant_partition(tenant), "WFDEFAULT")
     }
 
     /// Sort-key prefix of every version of one workflow; versions sort numerically.
@@ -299,13 +331,41 @@ pub fn api_key_item(key: &ApiKeyRecord) -> Result<Item, CodecError> {
     let item = encode(&keys::api_key(&key.secret_hash), key)?;
     Ok(with_index(
         item,
-        format!("TENANT#{}#APIKEYS", key.tenant_id),
+        keys::tenant_api_keys_index(&key.tenant_id),
         format!("{}#{}", key.created_at.rfc3339(), key.key_id),
     ))
 }
 
+/// The number of active keys in an active-key count item.
+pub const ACTIVE_KEYS: &str = "active";
+
 pub fn workflow_item(workflow: &WorkflowRecord) -> Result<Item, CodecError> {
     encode(&keys::workflow_version(&workflow.tenant_id, &workflow.workflow_id, workflow.version), workflow)
+}
+
+pub fn workflow_head_item(head: &WorkflowHead) -> Result<Item, CodecError> {
+    encode(&keys::workflow_head(&head.tenant_id, &head.workflow_id), head)
+}
+
+/// What a slug claim or the default-workflow item points at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowPointer {
+    pub workflow_id: WorkflowId,
+}
+
+/// The attribute naming the workflow a pointer item points at (for conditions).
+pub const POINTER_WORKFLOW_ID: &str = "workflow_id";
+
+pub fn workflow_slug_item(
+    tenant: &TenantId,
+    slug: &WorkflowSlug,
+    workflow: &WorkflowId,
+) -> Result<Item, CodecError> {
+    encode(&keys::workflow_slug(tenant, slug), &WorkflowPointer { workflow_id: workflow.clone() })
+}
+
+pub fn default_workflow_item(tenant: &TenantId, workflow: &WorkflowId) -> Result<Item, CodecError> {
+    encode(&keys::default_workflow(tenant), &WorkflowPointer { workflow_id: workflow.clone() })
 }
 
 pub fn session_item(session: &SessionRecord) -> Result<Item, CodecError> {
@@ -567,6 +627,11 @@ mod tests {
             keys::workflow_version(&tenant, &workflow, 12),
             Key::new("TENANT#ten_abc", "WORKFLOW#wf_x#V#000012")
         );
+        assert_eq!(keys::workflow_head(&tenant, &workflow), Key::new("TENANT#ten_abc", "WFHEAD#wf_x"));
+        let slug = WorkflowSlug::parse("basic-kyc").unwrap();
+        assert_eq!(keys::workflow_slug(&tenant, &slug), Key::new("TENANT#ten_abc", "WFSLUG#basic-kyc"));
+        assert_eq!(keys::default_workflow(&tenant), Key::new("TENANT#ten_abc", "WFDEFAULT"));
+        assert_eq!(keys::api_key_counter(&tenant, Mode::Live), Key::new("TENANT#ten_abc", "APIKEYS#live"));
         let session = SessionId::parse("660e8400-e29b-41d4-a716-446655440001").unwrap();
         assert_eq!(keys::session(&session), Key::new("SESSION#660e8400-e29b-41d4-a716-446655440001", "META"));
         assert_eq!(keys::step(&session, &StepId::parse("info").unwrap()).sk, "STEP#info");

@@ -4,8 +4,8 @@
 use anyhow::Context;
 use kyc_core::domain::ids::TenantId;
 use kyc_core::domain::secrets::Mode;
-use kyc_core::domain::workflow::WorkflowDefinition;
-use kyc_core::services::{CreateSession, Services};
+use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowSlug};
+use kyc_core::services::{CreateSession, Services, WorkflowSettings};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -62,9 +62,15 @@ async fn seed(services: &Services, base_url: &str) -> anyhow::Result<Demo> {
     let ubo = services.create_workflow(&caller, ubo).await?;
     let main: WorkflowDefinition =
         serde_json::from_str(&DEMO_WORKFLOW.replace("{{UBO_WORKFLOW_ID}}", ubo.workflow_id.as_str()))?;
-    let main = services.create_workflow(&caller, main).await?;
+    // The demo workflow is the default and has a slug, so sessions can be started without its id.
+    let settings = WorkflowSettings {
+        slug: Some(WorkflowSlug::parse("demo-kyc").expect("a valid slug")),
+        default: true,
+    };
+    let main = services.create_workflow_with(&caller, main, settings).await?;
     let request = CreateSession {
-        workflow_id: main.workflow_id.clone(),
+        workflow_id: Some(main.workflow_id.clone()),
+        workflow_slug: None,
         workflow_version: None,
         external_reference: Some("demo-customer-1".into()),
         metadata: None,

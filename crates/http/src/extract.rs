@@ -1,6 +1,7 @@
 //! Extractors whose rejections answer in the envelope instead of axum's plain text.
 
 use crate::error::ApiError;
+use crate::key_use::KeyUse;
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -71,16 +72,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 ///
 /// A layer that already authenticated the request (the idempotency layer) leaves the
 /// [`TenantPrincipal`] in the request's extensions; it is used as is, without a second lookup.
+/// When the key's `last_used_at` is due, its update starts here (see [`crate::key_use`]).
 pub struct Tenant(pub TenantPrincipal);
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(principal) = parts.extensions.get::<TenantPrincipal>() {
-            return Ok(Self(principal.clone()));
+        let principal = match parts.extensions.get::<TenantPrincipal>() {
+            Some(principal) => principal.clone(),
+            None => state.services.authenticate(bearer(&parts.headers)?).await?,
+        };
+        if let (Some(slot), true) = (parts.extensions.get::<KeyUse>(), state.services.key_use_due(&principal))
+        {
+            let (services, caller) = (state.services.clone(), principal.clone());
+            slot.hold(tokio::spawn(async move {
+                if let Err(err) = services.record_key_use(&caller).await {
+                    tracing::error!(error = format!("{err:#}"), "recording an API key's use failed");
+                }
+            }));
         }
-        Ok(Self(state.services.authenticate(bearer(&parts.headers)?).await?))
+        Ok(Self(principal))
     }
 }
 

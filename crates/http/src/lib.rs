@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod key_use;
 pub mod observe;
 pub mod routes;
 
@@ -36,6 +37,7 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(key_use::key_use))
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn(observe::observe))
         .with_state(state)

@@ -217,7 +217,8 @@ async fn two_sweepers_expire_each_due_session_once_on_dynamodb() {
         .unwrap();
     let workflow = services.create_workflow(&caller, definition).await.unwrap();
     let new_session = |seconds: i64| CreateSession {
-        workflow_id: workflow.workflow_id.clone(),
+        workflow_id: Some(workflow.workflow_id.clone()),
+        workflow_slug: None,
         workflow_version: None,
         external_reference: None,
         metadata: None,
@@ -363,7 +364,8 @@ async fn an_outbox_event_travels_stream_fan_out_sqs_and_delivery_on_the_emulator
         .unwrap();
     let workflow = services.create_workflow(&caller, definition).await.unwrap();
     let create = CreateSession {
-        workflow_id: workflow.workflow_id,
+        workflow_id: Some(workflow.workflow_id),
+        workflow_slug: None,
         workflow_version: None,
         external_reference: Some("customer-7".into()),
         metadata: None,

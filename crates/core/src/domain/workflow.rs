@@ -714,3 +714,62 @@ mod tests {
         assert!(parse(def).unwrap_err().contains("unknown field `colour`"));
     }
 }
+
+/// What a workflow is across its versions: its name, newest version, slug and whether it is
+/// archived. One item per workflow, so listings read one item per workflow, not every version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowHead {
+    pub workflow_id: WorkflowId,
+    pub tenant_id: super::ids::TenantId,
+    pub name: String,
+    pub latest_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slug: Option<WorkflowSlug>,
+    /// Archived workflows start no new session; running ones are unaffected.
+    pub archived: bool,
+    pub created_at: super::time::Timestamp,
+    pub updated_at: super::time::Timestamp,
+    /// Optimistic-locking counter: every change of the head is conditional on it.
+    pub version: u64,
+}
+
+/// A tenant's unique, human-chosen name for a workflow (`basic-kyc`): 1–64 lowercase letters,
+/// digits and dashes, starting with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct WorkflowSlug(String);
+
+impl WorkflowSlug {
+    pub fn parse(text: &str) -> Option<Self> {
+        let ok = (1..=64).contains(&text.len())
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !text.starts_with('-');
+        ok.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WorkflowSlug {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or_else(|| {
+            "a slug is 1 to 64 lowercase letters, digits and dashes, not starting with a dash".to_owned()
+        })
+    }
+}
+
+impl From<WorkflowSlug> for String {
+    fn from(slug: WorkflowSlug) -> Self {
+        slug.0
+    }
+}
+
+impl std::fmt::Display for WorkflowSlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -42,7 +42,9 @@ pub use subsessions::{
     SubsessionSummary,
 };
 pub use sweeper::SweepReport;
-pub use tenants::IssuedApiKey;
+pub use tenants::{
+    ApiKeyView, CreateApiKey, IssuedApiKey, RollApiKey, LAST_USED_RESOLUTION_SECONDS, MAX_ROLL_GRACE_SECONDS,
+};
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed,
     UploadInitialized, MAX_DOCUMENTS_PER_SESSION, MAX_PENDING_UPLOADS_PER_SESSION,
@@ -51,6 +53,7 @@ pub use webhooks::{
     AttemptResult, CreateEndpoint, DeliveryPage, DeliveryView, DispatchReport, EndpointView, UpdateEndpoint,
     WebhookSettings, MAX_ENDPOINTS_PER_TENANT,
 };
+pub use workflows::{UpdateWorkflow, WorkflowPage, WorkflowSettings, WorkflowSummary};
 
 use crate::domain::time::Timestamp;
 use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table, WebhookSender};

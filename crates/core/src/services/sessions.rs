@@ -15,7 +15,7 @@ use crate::domain::session::{ParentLink, SessionRecord, SessionStatus, StepStatu
 use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::ports::table::{Condition, Index, Query, WriteOp};
+use crate::ports::table::{Condition, Index, Query, StoreError, WriteOp};
 use serde::{Deserialize, Serialize};
 
 /// The message of every public lookup that fails, whatever the reason.
@@ -27,7 +27,11 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
-    pub workflow_id: WorkflowId,
+    /// The workflow to start; or `workflow_slug`; or neither, for the tenant's default workflow.
+    #[serde(default)]
+    pub workflow_id: Option<WorkflowId>,
+    #[serde(default)]
+    pub workflow_slug: Option<String>,
     #[serde(default)]
     pub workflow_version: Option<u32>,
     #[serde(default)]
@@ -310,8 +314,10 @@ impl Services {
                 "participants takes at most {MAX_PARTICIPANTS} related parties"
             )));
         }
+        let startable =
+            self.startable_workflow(caller, request.workflow_id, request.workflow_slug.as_deref()).await?;
         let workflow =
-            self.workflow(&caller.tenant_id, &request.workflow_id, request.workflow_version).await?;
+            self.workflow(&caller.tenant_id, &startable.workflow_id, request.workflow_version).await?;
         let now = self.now();
         let token = AccessToken::mint();
         let session = SessionRecord {
@@ -336,7 +342,18 @@ impl Services {
         };
         let mut writes = new_session_writes(&session)?;
         let participants = self.participant_sessions(&session, request.participants, &mut writes).await?;
-        self.table.transact(writes).await?;
+        let check_op = writes.len();
+        writes.push(startable.check);
+        match self.table.transact(writes).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed { op: Some(op) }) if op == check_op => {
+                return Err(Error::WrongState {
+                    code: "WORKFLOW_ARCHIVED",
+                    message: "This workflow is archived and starts no new sessions".into(),
+                })
+            }
+            Err(other) => return Err(other.into()),
+        }
         crate::metrics::count("VerificationsStarted", "mode", session.mode.as_str());
         let public_url = self.public_url(&token.expose());
         Ok(CreatedSession { session, access_token: token, participants, public_url })

@@ -5,7 +5,7 @@ use crate::error::ApiError;
 use crate::extract::{Json, Path, Query, Tenant};
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
@@ -13,17 +13,18 @@ use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
-    CreateEndpoint, CreateSession, CreatedParticipant, DeliveryPage, DeliveryView, EndpointView,
-    ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, SessionPage, TenantSessionView,
-    UpdateEndpoint,
+    ApiKeyView, CreateApiKey, CreateEndpoint, CreateSession, CreatedParticipant, DeliveryPage, DeliveryView,
+    EndpointView, ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, RollApiKey,
+    SessionPage, TenantSessionView, UpdateEndpoint, UpdateWorkflow, WorkflowPage, WorkflowSettings,
+    WorkflowSummary,
 };
 use serde::{Deserialize, Serialize};
 
 /// Workflows and sessions of the calling tenant.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/workflows", post(create_workflow))
-        .route("/v1/workflows/{workflow_id}", get(get_workflow))
+        .route("/v1/workflows", post(create_workflow).get(list_workflows))
+        .route("/v1/workflows/{workflow_id}", get(get_workflow).patch(update_workflow))
         .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
         .route("/v1/sessions", post(create_session).get(list_sessions))
         .route("/v1/sessions/{session_id}", get(get_session))
@@ -32,6 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
+        .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
+        .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
+        .route("/v1/api_keys/{key_id}/roll", post(roll_api_key))
         .route("/v1/webhook_endpoints", post(create_endpoint).get(list_endpoints))
         .route(
             "/v1/webhook_endpoints/{endpoint_id}",
@@ -74,12 +78,42 @@ fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
     WorkflowId::parse(text).ok_or_else(|| ApiError::not_found("Workflow not found"))
 }
 
+/// A new workflow's body: its definition, plus `slug` and `default`.
 async fn create_workflow(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
-    Json(definition): Json<WorkflowDefinition>,
+    Json(mut body): Json<serde_json::Value>,
 ) -> Result<Success<WorkflowCreated>, ApiError> {
-    Ok(created(state.services.create_workflow(&caller, definition).await?.into()))
+    let invalid = |e: serde_json::Error| ApiError::validation(format!("Invalid JSON body: {e}"));
+    let mut settings = serde_json::Map::new();
+    if let Some(fields) = body.as_object_mut() {
+        for name in ["slug", "default"] {
+            if let Some(value) = fields.remove(name) {
+                settings.insert(name.to_owned(), value);
+            }
+        }
+    }
+    let settings: WorkflowSettings = serde_json::from_value(settings.into()).map_err(invalid)?;
+    let definition: WorkflowDefinition = serde_json::from_value(body).map_err(invalid)?;
+    Ok(created(state.services.create_workflow_with(&caller, definition, settings).await?.into()))
+}
+
+async fn list_workflows(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Query(page): Query<PageQuery>,
+) -> Result<Success<WorkflowPage>, ApiError> {
+    Ok(ok(state.services.list_workflows(&caller, page.limit, page.cursor).await?))
+}
+
+async fn update_workflow(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<UpdateWorkflow>,
+) -> Result<Success<WorkflowSummary>, ApiError> {
+    let id = workflow_id(&id)?;
+    Ok(ok(state.services.update_workflow(&caller, &id, request).await?))
 }
 
 async fn create_workflow_version(
@@ -331,4 +365,64 @@ async fn retry_delivery(
     Path(id): Path<String>,
 ) -> Result<Success<DeliveryView>, ApiError> {
     Ok(accepted(state.services.retry_webhook_delivery(&caller, &id).await?))
+}
+
+/// A key with its secret: the only answer that ever carries one.
+#[derive(Serialize)]
+struct IssuedKeyView {
+    #[serde(flatten)]
+    key: ApiKeyView,
+    secret: String,
+}
+
+impl From<kyc_core::services::IssuedApiKey> for IssuedKeyView {
+    fn from(issued: kyc_core::services::IssuedApiKey) -> Self {
+        Self { key: ApiKeyView::from(&issued.record), secret: issued.secret.expose().to_owned() }
+    }
+}
+
+async fn create_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(request): Json<CreateApiKey>,
+) -> Result<Success<IssuedKeyView>, ApiError> {
+    Ok(created(state.services.create_tenant_api_key(&caller, request).await?.into()))
+}
+
+#[derive(Serialize)]
+struct ApiKeyList {
+    api_keys: Vec<ApiKeyView>,
+}
+
+async fn list_api_keys(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+) -> Result<Success<ApiKeyList>, ApiError> {
+    Ok(ok(ApiKeyList { api_keys: state.services.list_api_keys(&caller).await? }))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<ApiKeyView>, ApiError> {
+    Ok(ok(state.services.revoke_api_key(&caller, &id).await?))
+}
+
+#[derive(Serialize)]
+struct RolledKey {
+    /// The successor, with its secret.
+    api_key: IssuedKeyView,
+    /// The old key, now `rolled`, with the end of its grace period.
+    rolled: ApiKeyView,
+}
+
+async fn roll_api_key(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+    Json(request): Json<RollApiKey>,
+) -> Result<Success<RolledKey>, ApiError> {
+    let (issued, rolled) = state.services.roll_api_key(&caller, &id, request).await?;
+    Ok(created(RolledKey { api_key: issued.into(), rolled }))
 }
