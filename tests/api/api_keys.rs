@@ -6,29 +6,6 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use time::Duration;
 
-/// Runs each scenario once on a fresh SQLite store and once on a fresh DynamoDB table.
-macro_rules! on_both_stores {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(crate::helpers::TestApp::spawn().await).await;
-                }
-            )+
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(app) = crate::helpers::TestApp::spawn_on_dynamodb().await else { return };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_stores!(
     a_created_key_shows_its_secret_once_and_opens_the_api,
     the_listing_shows_the_callers_mode_without_secrets,

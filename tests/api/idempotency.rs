@@ -11,29 +11,6 @@ use kyc_core::services::{Idempotency, IdempotentRequest, StoredResponse};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// Runs each scenario once on a fresh SQLite store and once on a fresh DynamoDB table.
-macro_rules! on_both_stores {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(crate::helpers::TestApp::spawn().await).await;
-                }
-            )+
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(app) = crate::helpers::TestApp::spawn_on_dynamodb().await else { return };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_stores!(
     a_replay_answers_the_same_bytes_and_creates_nothing,
     the_kept_response_never_holds_the_access_token_in_clear,

@@ -6,29 +6,6 @@ use crate::helpers::{basic_workflow, Reply, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-/// Runs each scenario once on a fresh SQLite store and once on a fresh DynamoDB table.
-macro_rules! on_both_stores {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(crate::helpers::TestApp::spawn().await).await;
-                }
-            )+
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(app) = crate::helpers::TestApp::spawn_on_dynamodb().await else { return };
-                    super::$name(app).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_stores!(
     the_listing_shows_each_workflow_once_at_its_latest_version_page_by_page,
     two_concurrent_creates_with_one_slug_let_exactly_one_win,
