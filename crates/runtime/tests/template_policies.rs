@@ -122,3 +122,20 @@ fn secrets_come_from_secrets_manager_not_from_parameters() {
         assert!(text.contains("resolve:secretsmanager"), "{name}: {text}");
     }
 }
+
+#[test]
+fn a_customer_managed_data_key_encrypts_the_store_and_every_function_may_use_it() {
+    let template: Value = serde_norway::from_str(&repo_file("template.yaml")).expect("template.yaml is YAML");
+    let resources = template["Resources"].as_mapping().unwrap();
+    let table = format!("{:?}", template["Resources"]["Table"]["Properties"]["SSESpecification"]);
+    let bucket = format!("{:?}", template["Resources"]["DocumentsBucket"]["Properties"]["BucketEncryption"]);
+    assert!(table.contains("DataKeyArn") && bucket.contains("DataKeyArn"), "{table}\n{bucket}");
+
+    let attached = format!("{:?}", template["Resources"]["DataKeyAccess"]["Properties"]["Roles"]);
+    for (name, resource) in resources {
+        if resource["Type"].as_str() == Some("AWS::Serverless::Function") {
+            let role = format!("\"{}Role\"", name.as_str().unwrap());
+            assert!(attached.contains(&role), "{role} cannot use the data key: {attached}");
+        }
+    }
+}
