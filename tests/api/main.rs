@@ -35,6 +35,7 @@ mod lifecycle;
 mod listing;
 mod liveness;
 mod public_reads;
+mod redaction;
 mod round_trips;
 mod steps;
 mod subsessions;

@@ -615,6 +615,7 @@ mod tests {
             redirect_url: None,
             decision: None,
             verification: None,
+            redaction: None,
         }
     }
 

@@ -41,6 +41,10 @@ pub enum AuditAction {
     ResubmissionRequested,
     /// The sweeper found the session past its expiry.
     SessionExpired,
+    /// The tenant asked to erase the session's personal data (the session is closed).
+    RedactionRequested,
+    /// Every object of the session is deleted and every personal value replaced.
+    SessionRedacted,
 }
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.
@@ -83,6 +87,8 @@ pub enum EventType {
     ResubmissionRequested,
     #[serde(rename = "session.expired")]
     SessionExpired,
+    #[serde(rename = "session.redacted")]
+    SessionRedacted,
 }
 
 impl EventType {

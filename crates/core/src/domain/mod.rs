@@ -13,6 +13,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod liveness;
 pub mod mrz;
+pub mod redaction;
 pub mod secrets;
 pub mod session;
 pub mod tenant;

@@ -201,6 +201,9 @@ pub struct SessionRecord {
     /// The checks and risk score, computed when the end user finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<VerificationReport>,
+    /// Set once the tenant (or retention) asked to erase the session's personal data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<super::redaction::Redaction>,
 }
 
 /// Where a subsession (a related party's session) belongs.

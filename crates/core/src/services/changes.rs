@@ -9,10 +9,14 @@ use crate::domain::decision::{Decision, Resolution};
 use crate::domain::document::DocId;
 use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType, OutboxEvent};
 use crate::domain::ids::StepId;
+use crate::domain::redaction::{redact_session, Redaction, RedactionStatus};
 use crate::domain::session::{SessionRecord, SessionStatus};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::ports::table::{AttributeValue, Condition, StoreError, Update, WriteOp};
+
+/// Why a redacted session (or one being redacted) refuses every other change.
+pub const REDACTED_SESSION: &str = "The session's personal data was erased; it can no longer change";
 
 /// Message of every lost optimistic-locking race.
 pub const CONCURRENT_CHANGE: &str = "The session was changed by another request; reload and retry";
@@ -30,6 +34,8 @@ pub(crate) struct SessionChange<'a> {
     decision: Option<Option<Decision>>,
     /// `Some(new)` replaces the stored verification report (`Some(None)` removes it).
     verification: Option<Option<VerificationReport>>,
+    /// The session's redaction, when this change requests or finishes it.
+    redaction: Option<Redaction>,
 }
 
 impl<'a> SessionChange<'a> {
@@ -45,6 +51,7 @@ impl<'a> SessionChange<'a> {
             documents: Vec::new(),
             decision: None,
             verification: None,
+            redaction: None,
         }
     }
 
@@ -94,6 +101,12 @@ impl<'a> SessionChange<'a> {
         self.verification = Some(None);
     }
 
+    /// Records the session's redaction; once it is [`RedactionStatus::Redacted`], the commit also
+    /// replaces the session item's personal values (metadata, notes, check evidence).
+    pub(crate) fn set_redaction(&mut self, redaction: Redaction) {
+        self.redaction = Some(redaction);
+    }
+
     pub(crate) fn audit(&mut self, action: AuditAction, step: Option<StepId>, changed_fields: Vec<String>) {
         self.audit = Some((action, step, changed_fields));
     }
@@ -106,6 +119,9 @@ impl<'a> SessionChange<'a> {
     /// Commits the change; returns the audit entry it wrote, if any.
     pub(crate) async fn commit(self, services: &Services) -> Result<Option<AuditEntry>> {
         let session = self.session;
+        if session.redaction.is_some() && self.redaction.is_none() {
+            return Err(Error::conflict(REDACTED_SESSION));
+        }
         let mut update =
             Update::new(keys::session(&session.session_id), Condition::VersionIs(session.version))
                 .set("status", AttributeValue::S(self.next_status.as_str().into()))
@@ -132,6 +148,22 @@ impl<'a> SessionChange<'a> {
                 update = update.set("verification", value);
             }
             Some(None) => update = update.remove("verification"),
+        }
+        if let Some(redaction) = &self.redaction {
+            if redaction.status == RedactionStatus::Redacted {
+                let mut tombstone = session.clone();
+                redact_session(&mut tombstone);
+                if let Some(metadata) = tombstone.metadata {
+                    update = update.set("metadata", encode_value(&metadata)?);
+                }
+                if let Some(decision) = tombstone.decision {
+                    update = update.set("decision", encode_value(&decision)?);
+                }
+                if let Some(report) = tombstone.verification {
+                    update = update.set("verification", encode_value(&report)?);
+                }
+            }
+            update = update.set("redaction", encode_value(redaction)?);
         }
         let mut ops = Vec::with_capacity(self.ops.len() + 4);
         if self.next_status != session.status {
@@ -190,6 +222,11 @@ impl<'a> SessionChange<'a> {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+fn encode_value<T: serde::Serialize>(value: &T) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("encoding a session attribute")))
 }
 
 fn put_new(item: crate::ports::table::Item) -> WriteOp {

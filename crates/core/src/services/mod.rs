@@ -8,6 +8,7 @@ mod idempotency;
 mod liveness;
 mod progress;
 mod public_view;
+mod redaction;
 mod review;
 mod sessions;
 mod steps;

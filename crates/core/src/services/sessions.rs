@@ -251,6 +251,9 @@ pub struct TenantSessionView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent: Option<ParentLink>,
     pub audit_trail: Vec<AuditEntry>,
+    /// Set once the session's personal data is being or was erased: the view is its tombstone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<crate::domain::redaction::Redaction>,
     pub expires_at: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -339,6 +342,7 @@ impl Services {
             redirect_url,
             decision: None,
             verification: None,
+            redaction: None,
         };
         let mut writes = new_session_writes(&session)?;
         let participants = self.participant_sessions(&session, request.participants, &mut writes).await?;
@@ -493,6 +497,7 @@ impl Services {
         let mut document_views = Vec::with_capacity(documents.len());
         for record in documents {
             let download_url = match record.status {
+                _ if session.redaction.is_some() => None,
                 DocumentStatus::Pending => None,
                 _ => Some(self.blobs.presign_get(&record.object_key, link_expiry).await?),
             };
@@ -517,6 +522,7 @@ impl Services {
             subsessions,
             parent: session.parent,
             audit_trail,
+            redaction: session.redaction,
             expires_at: session.expires_at,
             created_at: session.created_at,
             updated_at: session.updated_at,
@@ -643,7 +649,10 @@ impl Services {
         // The link dies at `expires_at` whatever the status (a finished session stays readable to
         // the tenant), and at once when the session is canceled.
         let now = self.now();
-        if now.unix() >= items.session.expires_at || !items.session.status_at(now).is_publicly_visible() {
+        if now.unix() >= items.session.expires_at
+            || !items.session.status_at(now).is_publicly_visible()
+            || items.session.redaction.is_some()
+        {
             return Err(not_found());
         }
         self.tokens.insert(hash, session_id);

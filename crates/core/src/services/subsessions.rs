@@ -316,6 +316,7 @@ impl Services {
             redirect_url: None,
             decision: None,
             verification: None,
+            redaction: None,
         };
         let record = SubsessionRecord {
             subsession_id: child.session_id,

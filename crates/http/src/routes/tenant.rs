@@ -9,6 +9,7 @@ use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
+use kyc_core::domain::redaction::Redaction;
 use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
+        .route("/v1/sessions/{session_id}/redact", post(redact_session))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
         .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
         .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
@@ -221,6 +223,21 @@ async fn cancel_session(
 ) -> Result<Success<SessionCanceled>, ApiError> {
     let status = state.services.cancel_session(&caller, &id).await?;
     Ok(ok(SessionCanceled { session_id: id, status }))
+}
+
+#[derive(Serialize)]
+struct SessionRedacted {
+    session_id: String,
+    redaction: Redaction,
+}
+
+async fn redact_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<SessionRedacted>, ApiError> {
+    let redaction = state.services.redact_session(&caller, &id).await?;
+    Ok(accepted(SessionRedacted { session_id: id, redaction }))
 }
 
 async fn review_session(

@@ -1,0 +1,260 @@
+//! Redaction (`POST /v1/sessions/{id}/redact`): every object and personal value of a session and
+//! its related parties erased, its tombstone and audit trail kept; idempotent and resumable.
+
+use crate::helpers::{Reply, TestApp, BASE_URL};
+use axum::http::StatusCode;
+use kyc_core::ports::table::Query;
+use kyc_core::ports::Table;
+use serde_json::json;
+
+on_both_stores!(
+    a_redacted_session_keeps_its_tombstone_and_nothing_personal,
+    asking_again_answers_the_same_redaction,
+    an_open_session_is_canceled_and_refuses_every_later_change,
+);
+
+/// Values the walk submits or the sandbox reads; none may survive a redaction.
+const PERSONAL: [&str; 8] = [
+    "Ingrid Vasquez",
+    "1974-08-12",
+    "ingrid@example.org",
+    "Tobias Owner",
+    "tobias@example.net",
+    "Reviewed by hand against the passport",
+    "ERIKSSON",
+    "passport-of-ingrid.png",
+];
+
+struct Walked {
+    session: String,
+    token: String,
+    child_token: String,
+    child: String,
+}
+
+/// A KYB session with a declared owner who finished their own form, walked to its end (a passport
+/// read by OCR, a form), then approved with a note.
+async fn walked(app: &TestApp) -> Walked {
+    let owner = app
+        .create_workflow(json!({"name": "Owner", "steps": [
+            {"step_id": "details", "name": "Owner", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]}))
+        .await;
+    let workflow = app
+        .create_workflow(json!({"name": "KYB", "steps": [
+            {"step_id": "id_doc", "name": "Passport", "type": "document_upload", "extract": true,
+             "document_requirements": [{"document_type": "passport", "label": "Passport"}]},
+            {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
+                {"field_id": "date_of_birth", "name": "Date of birth", "type": "date", "required": true},
+                {"field_id": "email", "name": "Email", "type": "email", "required": true}]},
+            {"step_id": "owners", "name": "Owners", "type": "subsession_collection",
+             "subsession_config": {"workflow_id": owner, "tag": "ubo", "max_allowed": 2}}
+        ]}))
+        .await;
+    let created = app
+        .tenant_post(
+            "/v1/sessions",
+            json!({"workflow_id": workflow, "metadata": {"customer": "Ingrid Vasquez"}, "participants": [
+                {"role": "ubo", "display_name": "Tobias Owner", "email": "tobias@example.net"}]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let data = created.data();
+    let token = data["access_token"].as_str().unwrap().to_owned();
+    let participant = &data["participants"][0];
+    let child_token = participant["access_link"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&format!("{BASE_URL}/public/sessions/"))
+        .unwrap()
+        .to_owned();
+    let owner_form = json!({"form_data": {"full_name": "Tobias Owner"}});
+    assert_eq!(app.complete_step(&child_token, "details", owner_form).await.status, StatusCode::OK);
+
+    let body = json!({"step_id": "id_doc", "document_type": "passport", "file_name": "passport-of-ingrid.png", "mime_type": "image/png"});
+    let init = app.public_post(&format!("/public/sessions/{token}/upload/init"), body).await;
+    let init = init.data().clone();
+    app.put_upload(init["upload_url"].as_str().unwrap(), "image/png", crate::helpers::png(800, 600)).await;
+    let confirm = json!({"doc_id": init["doc_id"], "s3_key": init["s3_key"], "step_id": "id_doc",
+                         "document_type": "passport", "file_name": "passport-of-ingrid.png", "mime_type": "image/png"});
+    assert_eq!(
+        app.public_post(&format!("/public/sessions/{token}/upload/confirm"), confirm).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.complete_step(&token, "id_doc", json!({})).await.status, StatusCode::OK);
+    let form = json!({"form_data": {"full_name": "Ingrid Vasquez", "date_of_birth": "1974-08-12", "email": "ingrid@example.org"}});
+    assert_eq!(app.complete_step(&token, "about", form).await.status, StatusCode::OK);
+    let done = app.complete_step(&token, "owners", json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let session = data["session_id"].as_str().unwrap().to_owned();
+    let reviewed = app
+        .tenant_post(
+            &format!("/v1/sessions/{session}/review"),
+            json!({"decision": "approved", "notes": "Reviewed by hand against the passport"}),
+        )
+        .await;
+    assert_eq!(reviewed.status, StatusCode::OK, "{}", reviewed.body);
+    let child = participant["subsession_id"].as_str().unwrap().to_owned();
+    Walked { session, token, child_token, child }
+}
+
+async fn redact(app: &TestApp, session: &str) -> Reply {
+    app.tenant_post(&format!("/v1/sessions/{session}/redact"), json!({})).await
+}
+
+/// Every item stored for a session (its partition and its log partition), as text.
+async fn stored(app: &TestApp, session: &str) -> String {
+    let mut text = String::new();
+    for partition in [format!("SESSION#{session}"), format!("SESSION#{session}#LOG")] {
+        let page = app.table.query(Query::partition(partition)).await.unwrap();
+        text.push_str(&format!("{:?}", page.items));
+    }
+    text
+}
+
+/// Paths of the stored objects whose key names the session.
+fn objects_of(app: &TestApp, session: &str) -> Vec<String> {
+    fn walk(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&app.dir.path().join("blobs"), &mut found);
+    found.retain(|p| p.contains(session));
+    found
+}
+
+async fn a_redacted_session_keeps_its_tombstone_and_nothing_personal(app: TestApp) {
+    let walked = walked(&app).await;
+    let before = stored(&app, &walked.session).await;
+    assert!(before.contains("Ingrid Vasquez") && before.contains("ERIKSSON"), "the walk stored its values");
+    assert!(!objects_of(&app, &walked.session).is_empty(), "the walk stored its passport");
+
+    let reply = redact(&app, &walked.session).await;
+
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    assert_eq!(reply.data()["redaction"]["status"], "redacted");
+    for session in [&walked.session, &walked.child] {
+        let text = stored(&app, session).await;
+        for value in PERSONAL {
+            assert!(!text.contains(value), "{value:?} is still stored for {session}: {text}");
+        }
+        assert!(objects_of(&app, session).is_empty(), "objects left: {:?}", objects_of(&app, session));
+    }
+    let view = app.tenant_view(&walked.session).await;
+    assert_eq!(view["status"], "approved", "the decision stays");
+    assert_eq!(view["decision"]["outcome"], "approved");
+    assert_eq!(view["decision"]["notes"], "[redacted]");
+    assert_eq!(view["metadata"]["customer"], "[redacted]");
+    assert_eq!(view["redaction"]["status"], "redacted");
+    assert!(view["redaction"]["completed_at"].is_string());
+    assert!(view["redaction"]["requested_by"].as_str().unwrap().starts_with("key_"));
+    let about = view["steps"].as_array().unwrap().iter().find(|s| s["step_id"] == "about").unwrap();
+    assert_eq!(about["status"], "completed");
+    assert_eq!(
+        about["form_data"],
+        json!({"full_name": "[redacted]", "date_of_birth": "[redacted]", "email": "[redacted]"})
+    );
+    let document = &view["documents"][0];
+    assert_eq!(document["file_name"], "[redacted]");
+    assert!(document.get("extraction").is_none() && document.get("download_url").is_none(), "{document}");
+    assert!(document["sha256"].is_string(), "the checksum stays: {document}");
+    let checks = view["verification"]["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c.get("evidence").is_none() && c["status"].is_string()), "{checks:?}");
+    let actions: Vec<&str> =
+        view["audit_trail"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(
+        actions.contains(&"step_completed")
+            && actions.ends_with(&["redaction_requested", "session_redacted"]),
+        "{actions:?}"
+    );
+    assert!(app.outbox(&walked.session).await.contains(&"session.redacted".to_owned()));
+    assert_eq!(app.tenant_view(&walked.child).await["redaction"]["status"], "redacted");
+    for token in [&walked.token, &walked.child_token] {
+        assert_eq!(app.get(&format!("/public/sessions/{token}")).await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+async fn asking_again_answers_the_same_redaction(app: TestApp) {
+    let walked = walked(&app).await;
+    let first = redact(&app, &walked.session).await;
+    let again = redact(&app, &walked.session).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    assert_eq!(again.data()["redaction"], first.data()["redaction"]);
+    let other_tenant = app.new_tenant_key(kyc_core::domain::secrets::Mode::Test).await;
+    let foreign = app
+        .call(
+            axum::http::Method::POST,
+            &format!("/v1/sessions/{}/redact", walked.session),
+            Some(&other_tenant),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+async fn an_open_session_is_canceled_and_refuses_every_later_change(app: TestApp) {
+    let (session, token) = app.basic_session().await;
+    app.upload_png(&token, "step_1", "id").await;
+
+    let reply = redact(&app, &session).await;
+
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+    let view = app.tenant_view(&session).await;
+    assert_eq!(view["status"], "canceled");
+    assert!(app.outbox(&session).await.contains(&"session.canceled".to_owned()));
+    assert_eq!(app.get(&format!("/public/sessions/{token}")).await.status, StatusCode::NOT_FOUND);
+    let corrections = app
+        .tenant_post(
+            &format!("/v1/sessions/{session}/corrections"),
+            json!({"items": [{"step_id": "step_1", "document_types": ["id"], "message": "again"}]}),
+        )
+        .await;
+    assert!(corrections.status.is_client_error(), "{}", corrections.body);
+    assert!(objects_of(&app, &session).is_empty());
+}
+
+/// A store failure at any write of a redaction leaves a state from which asking again finishes
+/// it; no run ends with the session marked redacted while an object or a value is left.
+#[tokio::test]
+async fn a_redaction_interrupted_at_any_write_is_finished_by_asking_again() {
+    for n in 1..=8 {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = kyc_local::SqliteTable::open(dir.path().join("kyc.db")).unwrap();
+        let failing = std::sync::Arc::new(kyc_testkit::FailingTable::new(std::sync::Arc::new(sqlite)));
+        let app = TestApp::spawn_on(failing.clone(), dir).await;
+        let walked = walked(&app).await;
+
+        failing.fail_write(n);
+        let interrupted = redact(&app, &walked.session).await;
+        let view = app.tenant_view(&walked.session).await;
+        if view["redaction"]["status"] == "redacted" {
+            assert_eq!(interrupted.status, StatusCode::ACCEPTED, "write {n}: {}", interrupted.body);
+            assert!(objects_of(&app, &walked.session).is_empty(), "write {n}: redacted with objects left");
+        } else {
+            assert_eq!(
+                interrupted.status,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "write {n}: {}",
+                interrupted.body
+            );
+        }
+        let finished = redact(&app, &walked.session).await;
+
+        assert_eq!(finished.status, StatusCode::ACCEPTED, "write {n}: {}", finished.body);
+        for session in [&walked.session, &walked.child] {
+            let text = stored(&app, session).await;
+            for value in PERSONAL {
+                assert!(!text.contains(value), "write {n}: {value:?} is still stored");
+            }
+            assert!(objects_of(&app, session).is_empty(), "write {n}: objects left");
+        }
+    }
+}
