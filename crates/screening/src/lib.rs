@@ -1,0 +1,4 @@
+//! Sanctions screening against public lists (OFAC SDN, UN Security Council consolidated list).
+
+pub mod country;
+pub mod source;
