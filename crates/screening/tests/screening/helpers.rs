@@ -1,3 +1,4 @@
+use kyc_screening::index::Index;
 use kyc_screening::source::{Entry, ListId};
 
 /// The committed fixture file of a list.
@@ -13,4 +14,11 @@ pub fn fixture(list: ListId) -> Vec<u8> {
 /// The entries of a list's fixture file.
 pub fn fixture_entries(list: ListId) -> Vec<Entry> {
     list.source().parse(&fixture(list)).expect("fixture parses")
+}
+
+/// An index of both fixture lists.
+pub fn fixture_index() -> Index {
+    let mut entries = fixture_entries(ListId::OfacSdn);
+    entries.extend(fixture_entries(ListId::UnConsolidated));
+    Index::build(entries)
 }
