@@ -1,0 +1,6 @@
+//! Integration tests of kyc-screening, on the committed fixture lists.
+
+mod helpers;
+mod index;
+mod matching;
+mod sources;
