@@ -117,6 +117,7 @@ impl TestApp {
                 SealingKey::derive("api tests idempotency secret, not for production").unwrap(),
             ),
             webhooks: kyc_core::services::WebhookSettings::default(),
+            retention_days: 365,
         };
         let ports = Ports {
             table: table.clone(),

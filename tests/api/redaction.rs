@@ -11,6 +11,7 @@ on_both_stores!(
     a_redacted_session_keeps_its_tombstone_and_nothing_personal,
     asking_again_answers_the_same_redaction,
     an_open_session_is_canceled_and_refuses_every_later_change,
+    retention_redacts_exactly_the_finished_sessions_past_their_period,
 );
 
 /// Values the walk submits or the sandbox reads; none may survive a redaction.
@@ -257,4 +258,91 @@ async fn a_redaction_interrupted_at_any_write_is_finished_by_asking_again() {
             assert!(objects_of(&app, session).is_empty(), "write {n}: objects left");
         }
     }
+}
+
+/// A one-form workflow decided automatically, kept `retention_days` (or the default: 365 days in
+/// these tests) once finished.
+async fn retained_workflow(app: &TestApp, retention_days: Option<u32>) -> String {
+    let mut definition = json!({"name": "Retained", "resolution_config": {"auto_resolve": true}, "steps": [
+        {"step_id": "info", "name": "Info", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]});
+    if let Some(days) = retention_days {
+        definition["retention_days"] = json!(days);
+    }
+    app.create_workflow(definition).await
+}
+
+async fn finished(app: &TestApp, workflow: &str) -> String {
+    let (session, token) = app.create_session(workflow).await;
+    let form = json!({"form_data": {"full_name": "Ingrid Vasquez"}});
+    assert_eq!(app.complete_step(&token, "info", form).await.status, StatusCode::OK);
+    assert_eq!(app.tenant_view(&session).await["status"], "approved");
+    session
+}
+
+fn advance_days(app: &TestApp, days: i64) {
+    app.clock.advance(time::Duration::days(days));
+}
+
+async fn retention_redacts_exactly_the_finished_sessions_past_their_period(app: TestApp) {
+    let thirty = retained_workflow(&app, Some(30)).await;
+    let default = retained_workflow(&app, None).await;
+    let due = finished(&app, &thirty).await;
+    let kept_longer = finished(&app, &default).await;
+    let (still_open, _) = app.create_session(&thirty).await;
+
+    advance_days(&app, 29);
+    let early = app.services.sweep_retention(100).await.unwrap();
+    advance_days(&app, 2);
+    let swept = app.services.sweep_retention(100).await.unwrap();
+    let again = app.services.sweep_retention(100).await.unwrap();
+
+    assert_eq!(early.redacted, 0);
+    assert_eq!((swept.redacted, swept.more), (1, false));
+    assert_eq!(again.redacted + again.skipped, 0, "the redacted session left the index");
+    let view = app.tenant_view(&due).await;
+    assert_eq!(view["redaction"]["status"], "redacted");
+    assert!(view["redaction"].get("requested_by").is_none(), "the platform asked: {view}");
+    assert_eq!(view["steps"][0]["form_data"]["full_name"], "[redacted]");
+    assert!(!stored(&app, &due).await.contains("Ingrid Vasquez"));
+    for kept in [&kept_longer, &still_open] {
+        assert!(app.tenant_view(kept).await.get("redaction").is_none(), "{kept} was redacted early");
+    }
+    advance_days(&app, 365);
+    assert_eq!(app.services.sweep_retention(100).await.unwrap().redacted, 1, "the default period ended");
+    assert_eq!(app.tenant_view(&kept_longer).await["redaction"]["status"], "redacted");
+}
+
+#[tokio::test]
+async fn a_redaction_interrupted_by_a_failure_is_finished_by_the_sweeper() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = kyc_local::SqliteTable::open(dir.path().join("kyc.db")).unwrap();
+    let failing = std::sync::Arc::new(kyc_testkit::FailingTable::new(std::sync::Arc::new(sqlite)));
+    let app = TestApp::spawn_on(failing.clone(), dir).await;
+    let walked = walked(&app).await;
+
+    failing.fail_write(3);
+    let interrupted = redact(&app, &walked.session).await;
+    let report = app.services.sweep_retention(100).await.unwrap();
+
+    assert_eq!(interrupted.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", interrupted.body);
+    // The parent, and its related party if its own marker came first in the index.
+    assert!((1..=2).contains(&report.redacted), "{report:?}");
+    let view = app.tenant_view(&walked.session).await;
+    assert_eq!(view["redaction"]["status"], "redacted");
+    assert!(view["redaction"]["requested_by"].as_str().unwrap().starts_with("key_"), "who asked is kept");
+    assert!(objects_of(&app, &walked.session).is_empty());
+}
+
+#[tokio::test]
+async fn a_retention_outside_30_days_to_10_years_is_refused() {
+    let app = TestApp::spawn().await;
+    let definition = json!({"name": "Short", "retention_days": 7, "steps": [
+        {"step_id": "info", "name": "Info", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full name", "type": "text"}]}]});
+    app.tenant_post("/v1/workflows", definition).await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "retention_days must be between 30 and 3650",
+    );
 }

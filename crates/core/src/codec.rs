@@ -169,6 +169,16 @@ pub mod keys {
         format!("OPEN#{shard}")
     }
 
+    /// The marker that lists a finished session in the retention index.
+    pub fn retention_marker(session: &SessionId) -> Key {
+        Key::new(session_partition(session), "RETAIN")
+    }
+
+    /// GSI1 partition of one shard of the finished sessions, by the day their data is erased.
+    pub fn retention_index(shard: u8) -> String {
+        format!("RETAIN#{shard}")
+    }
+
     /// The lease of a document's reading in progress (one provider call at a time per document).
     pub fn extraction_lease(session: &SessionId, doc: &DocId) -> Key {
         Key::new(session_partition(session), format!("EXTRACTING#{doc}"))
@@ -260,6 +270,22 @@ pub fn open_marker_item(session: &SessionId, expires_at: i64) -> Result<Item, Co
     let marker = OpenMarker { session_id: *session, expires_at };
     let item = encode(&keys::open_marker(session), &marker)?;
     Ok(with_index(item, keys::open_sessions_index(open_shard(session)), expiry_sort_key(expires_at, session)))
+}
+
+/// A finished session in the retention index (`RETAIN` item of its partition): it is redacted
+/// once `due_at` passes. A redaction in progress is listed as due at once, so an interrupted one
+/// is finished by the sweeper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionMarker {
+    pub session_id: SessionId,
+    pub due_at: i64,
+}
+
+/// The retention marker of a session to redact at `due_at`.
+pub fn retention_marker_item(session: &SessionId, due_at: i64) -> Result<Item, CodecError> {
+    let marker = RetentionMarker { session_id: *session, due_at };
+    let item = encode(&keys::retention_marker(session), &marker)?;
+    Ok(with_index(item, keys::retention_index(open_shard(session)), expiry_sort_key(due_at, session)))
 }
 
 /// The GSI2 key attributes of a session in `status`.

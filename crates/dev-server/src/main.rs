@@ -70,6 +70,13 @@ async fn sweep_forever(services: Arc<Services>, blobs: Option<kyc_local::FsBlobs
             Ok(_) => {}
             Err(error) => tracing::warn!(error = %error, "expiry sweep failed; retrying at the next tick"),
         }
+        match services.sweep_retention(SESSIONS_PER_SWEEP).await {
+            Ok(report) if report.redacted > 0 => {
+                tracing::info!(redacted = report.redacted, more = report.more, "retention sweep")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "retention sweep failed; retrying at the next tick"),
+        }
     }
 }
 

@@ -5,6 +5,9 @@ use kyc_core::domain::files::FileKind;
 use kyc_core::services::UploadSettings;
 use std::path::PathBuf;
 
+/// Five years: the record keeping most AML rules ask for after a business relationship ends.
+const DEFAULT_RETENTION_DAYS: u32 = 1_825;
+
 /// Where the single table lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Store {
@@ -130,6 +133,8 @@ pub struct Config {
     pub public_base_url: String,
     /// Default session lifetime in seconds (`KYC_SESSION_TTL_SECONDS`, 7 days).
     pub session_ttl_seconds: i64,
+    /// Days a finished session is kept before it is redacted (`KYC_RETENTION_DAYS`, 5 years).
+    pub retention_days: u32,
     pub log_format: LogFormat,
     /// Failed liveness attempts allowed per step (`KYC_LIVENESS_MAX_FAILED_ATTEMPTS`, 5).
     pub liveness_max_failed_attempts: usize,
@@ -248,6 +253,17 @@ impl Config {
         {
             bail!("KYC_SESSION_TTL_SECONDS must be between 60 and 7776000");
         }
+        let retention = kyc_core::domain::workflow::RETENTION_DAYS;
+        let retention_days = match var("KYC_RETENTION_DAYS") {
+            Some(text) => text.parse().ok().filter(|days| retention.contains(days)).with_context(|| {
+                format!(
+                    "KYC_RETENTION_DAYS must be a whole number of days from {} to {}",
+                    retention.start(),
+                    retention.end()
+                )
+            })?,
+            None => DEFAULT_RETENTION_DAYS,
+        };
         let sweep_interval_seconds =
             match var("KYC_SWEEP_INTERVAL_SECONDS") {
                 Some(text) => text.parse().ok().filter(|seconds| (1..=86_400).contains(seconds)).context(
@@ -310,6 +326,7 @@ impl Config {
             liveness_max_failed_attempts,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             session_ttl_seconds,
+            retention_days,
             log_format,
             port,
             sweep_interval_seconds,
@@ -391,6 +408,7 @@ mod tests {
         assert_eq!(config.store, Store::Sqlite { path: ".dev/kyc.db".into() });
         assert_eq!(config.public_base_url, "http://127.0.0.1:3000");
         assert_eq!(config.session_ttl_seconds, 604_800);
+        assert_eq!(config.retention_days, 1_825);
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.port, 3000);
         assert_eq!(config.blobs, BlobStore::Filesystem { root: ".dev/blobs".into() });
@@ -596,6 +614,7 @@ mod tests {
         assert!(config(&[("KYC_STORE", "mongo")]).is_err());
         assert!(config(&[("KYC_SESSION_TTL_SECONDS", "soon")]).is_err());
         assert!(config(&[("KYC_SESSION_TTL_SECONDS", "5")]).is_err());
+        assert!(config(&[("KYC_RETENTION_DAYS", "7")]).is_err());
         assert!(config(&[("KYC_PUBLIC_BASE_URL", "ftp://x")]).is_err());
         assert_eq!(
             config(&[("KYC_PUBLIC_BASE_URL", "https://kyc.example.com/")]).unwrap().public_base_url,

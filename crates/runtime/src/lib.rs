@@ -99,6 +99,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             retry_scale: config.webhook_retry_scale,
             ..kyc_core::services::WebhookSettings::default()
         },
+        retention_days: config.retention_days,
     };
     let aws = &AWS;
     let blobs = open_blobs(config, aws).await?;

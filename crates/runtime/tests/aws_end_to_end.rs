@@ -191,6 +191,7 @@ fn services_on_dynamodb(
             .unwrap(),
         ),
         webhooks: kyc_core::services::WebhookSettings::default(),
+        retention_days: 365,
     };
     Services::new(ports, settings)
 }

@@ -283,7 +283,14 @@ pub struct WorkflowDefinition {
     /// input and read from old snapshots; never written back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review_required: Option<bool>,
+    /// Days a finished session is kept before its personal data is erased (redacted); the
+    /// platform default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
+
+/// The shortest and longest retention a workflow or the platform may set, in days.
+pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 30..=3650;
 
 /// How a session whose last step completed is decided.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +361,15 @@ impl WorkflowDefinition {
         });
         if let Some(config) = &mut self.verification_config {
             config.validate()?;
+        }
+        if let Some(days) = self.retention_days {
+            if !RETENTION_DAYS.contains(&days) {
+                return Err(format!(
+                    "retention_days must be between {} and {}",
+                    RETENTION_DAYS.start(),
+                    RETENTION_DAYS.end()
+                ));
+            }
         }
         let size = serde_json::to_vec(&self).map(|v| v.len()).unwrap_or(usize::MAX);
         if size > MAX_DEFINITION_BYTES {

@@ -172,6 +172,13 @@ impl<'a> SessionChange<'a> {
             }
             ops.extend(open_marker_change(session, session.status, self.next_status)?);
         }
+        ops.extend(retention_marker_change(
+            services,
+            session,
+            self.next_status,
+            self.redaction.as_ref(),
+            self.at,
+        )?);
         ops.insert(0, WriteOp::Update(update));
         ops.extend(self.ops);
         if let Some(parent) = &session.parent {
@@ -231,6 +238,36 @@ fn encode_value<T: serde::Serialize>(value: &T) -> Result<AttributeValue> {
 
 fn put_new(item: crate::ports::table::Item) -> WriteOp {
     WriteOp::Put { item, condition: Condition::ItemAbsent }
+}
+
+/// Lists a session in the retention index when it first reaches a final status (due after its
+/// retention period), lists a requested redaction as due at once (so an interrupted one is
+/// finished by the sweeper), and removes the entry once the session is redacted.
+fn retention_marker_change(
+    services: &Services,
+    session: &SessionRecord,
+    to: SessionStatus,
+    redaction: Option<&Redaction>,
+    at: Timestamp,
+) -> Result<Option<WriteOp>> {
+    let put = |due_at| -> Result<Option<WriteOp>> {
+        Ok(Some(WriteOp::Put {
+            item: codec::retention_marker_item(&session.session_id, due_at)?,
+            condition: Condition::Always,
+        }))
+    };
+    match redaction.map(|r| r.status) {
+        Some(RedactionStatus::Redacted) => Ok(Some(WriteOp::Delete {
+            key: keys::retention_marker(&session.session_id),
+            condition: Condition::Always,
+        })),
+        Some(RedactionStatus::InProgress) => put(at.unix()),
+        None if to.is_final() && !session.status.is_final() => {
+            let days = session.workflow.retention_days.unwrap_or(services.settings.retention_days);
+            put(at.unix() + i64::from(days) * 86_400)
+        }
+        None => Ok(None),
+    }
 }
 
 /// Keeps the open marker (the expiry index entry) in step with a status change: it exists

@@ -32,6 +32,7 @@ pub use liveness::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLi
 pub use public_view::{
     PublicCorrection, PublicDocument, PublicLivenessSession, PublicSessionState, PublicStep, PublicWorkflow,
 };
+pub use redaction::RetentionReport;
 pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
 pub use sessions::{
     CreateSession, CreatedParticipant, CreatedSession, ListSessions, SessionPage, SessionSummary,
@@ -77,6 +78,9 @@ pub struct Settings {
     pub idempotency: IdempotencySettings,
     /// Webhook delivery: retry scale and timeout.
     pub webhooks: WebhookSettings,
+    /// Days a finished session is kept before it is redacted, unless its workflow sets
+    /// `retention_days` (within [`RETENTION_DAYS`](crate::domain::workflow::RETENTION_DAYS)).
+    pub retention_days: u32,
 }
 
 /// Limits of document uploads.

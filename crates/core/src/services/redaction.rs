@@ -19,7 +19,7 @@
 use super::changes::SessionChange;
 use super::verification::document_partition;
 use super::Services;
-use crate::codec::{self, keys, SessionItems};
+use crate::codec::{self, keys, RetentionMarker, SessionItems, OPEN_SHARDS};
 use crate::domain::document::DocumentStatus;
 use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::ApiKeyId;
@@ -27,14 +27,72 @@ use crate::domain::redaction::{self as tombstone, Redaction, RedactionStatus, RE
 use crate::domain::session::SessionEvent;
 use crate::domain::tenant::TenantPrincipal;
 use crate::error::Result;
-use crate::ports::table::{Condition, WriteOp};
+use crate::ports::table::{Condition, Query, WriteOp};
 use std::future::Future;
 use std::pin::Pin;
+
+/// Markers read per retention-index query.
+const PAGE: usize = 100;
+
+/// What one retention sweep did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Sessions redacted (or whose interrupted redaction was finished) by this sweep.
+    pub redacted: usize,
+    /// Due markers with nothing left to do (the session is gone or already redacted), removed.
+    pub skipped: usize,
+    /// Whether due sessions remain (the sweep stopped at its limit); the next run continues.
+    pub more: bool,
+}
 
 /// Items rewritten per transaction (each document may add its document-number entry).
 const ITEMS_PER_TRANSACTION: usize = 40;
 
 impl Services {
+    /// Redacts up to `limit` finished sessions whose retention period has passed, and finishes
+    /// redactions that were interrupted. Reads only the retention index (GSI1 `RETAIN#shard`).
+    pub async fn sweep_retention(&self, limit: usize) -> Result<RetentionReport> {
+        let mut report = RetentionReport::default();
+        for shard in 0..OPEN_SHARDS {
+            let (low, high) = codec::expiry_due_range(self.now().unix());
+            let due = Query::gsi1(keys::retention_index(shard)).between(low, high).limit(PAGE);
+            let mut cursor = None;
+            loop {
+                let page = self.table.query(due.clone().after(cursor)).await?;
+                for item in page.items {
+                    if report.redacted + report.skipped >= limit {
+                        report.more = true;
+                        return Ok(report);
+                    }
+                    let marker: RetentionMarker = codec::decode(item)?;
+                    match self.load_session(&marker.session_id).await? {
+                        Some(items)
+                            if items
+                                .session
+                                .redaction
+                                .as_ref()
+                                .is_none_or(|r| r.status != RedactionStatus::Redacted) =>
+                        {
+                            let by = items.session.redaction.as_ref().and_then(|r| r.requested_by.clone());
+                            self.redact(items, by).await?;
+                            report.redacted += 1;
+                        }
+                        _ => {
+                            let key = keys::retention_marker(&marker.session_id);
+                            self.table.delete(&key, Condition::Always).await?;
+                            report.skipped += 1;
+                        }
+                    }
+                }
+                match page.next {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(report)
+    }
+
     /// `POST /v1/sessions/{id}/redact`: erases the session's personal data (and its related
     /// parties'), or finishes an earlier request; answers the redaction as it now stands.
     pub async fn redact_session(&self, caller: &TenantPrincipal, session_id: &str) -> Result<Redaction> {

@@ -1,6 +1,7 @@
 //! Lambda function: the expiry sweeper, invoked by an EventBridge schedule. Each run expires up to
 //! `SESSIONS_PER_RUN` due sessions (a longer backlog is finished by the next runs), and queues
-//! again the webhook deliveries whose stream record or queue message was lost. A failed run is a
+//! again the webhook deliveries whose stream record or queue message was lost, and redacts up to
+//! `REDACTIONS_PER_RUN` sessions past their retention (or whose redaction was interrupted). A failed run is a
 //! Lambda error (it shows in the function's error metric and is retried by the schedule).
 
 use kyc_runtime::webhooks::webhook_queue;
@@ -11,6 +12,8 @@ use std::sync::Arc;
 
 /// Sessions one run expires at most: well inside the function's timeout at ~2 requests each.
 const SESSIONS_PER_RUN: usize = 2_000;
+/// Sessions one run redacts at most (each deletes its objects and rewrites its items).
+const REDACTIONS_PER_RUN: usize = 200;
 /// A webhook delivery (or outbox event) this much overdue lost its queue message (stream record).
 const STRAGGLER_SECONDS: i64 = 15 * 60;
 /// Stragglers read per index shard and run.
@@ -26,6 +29,7 @@ async fn main() -> Result<(), kyc_runtime::Error> {
         let (services, queue) = (Arc::clone(&services), Arc::clone(&queue));
         async move {
             let report = services.sweep_expired(SESSIONS_PER_RUN).await?;
+            let retention = services.sweep_retention(REDACTIONS_PER_RUN).await?;
             let requeued =
                 services.requeue_stragglers(queue.as_ref(), STRAGGLER_SECONDS, STRAGGLERS_PER_SHARD).await?;
             tracing::info!(
@@ -33,6 +37,7 @@ async fn main() -> Result<(), kyc_runtime::Error> {
                 skipped = report.skipped,
                 more = report.more,
                 requeued,
+                redacted = retention.redacted,
                 "sweep done"
             );
             Ok::<_, kyc_runtime::Error>(json!({
@@ -40,6 +45,8 @@ async fn main() -> Result<(), kyc_runtime::Error> {
                 "skipped": report.skipped,
                 "more": report.more,
                 "requeued_deliveries": requeued,
+                "redacted": retention.redacted,
+                "more_to_redact": retention.more,
             }))
         }
     }))
