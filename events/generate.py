@@ -116,6 +116,7 @@ event("tenant-extract-document", "POST", "/v1/sessions/{session_id}/documents/{d
       {"session_id": SESSION, "doc_id": "doc_abc123"}, {"document_type": "passport"}, query="refresh=true", auth=True)
 event("tenant-cancel-session", "POST", "/v1/sessions/{session_id}/cancel", {"session_id": SESSION}, {}, auth=True)
 event("tenant-redact-session", "POST", "/v1/sessions/{session_id}/redact", {"session_id": SESSION}, {}, auth=True)
+event("tenant-session-evidence", "GET", "/v1/sessions/{session_id}/evidence", {"session_id": SESSION}, auth=True)
 event("tenant-review-session", "POST", "/v1/sessions/{session_id}/review", {"session_id": SESSION},
       {"decision": "rejected", "notes": "Document photo is blurred", "reasons": ["document_unreadable"]}, auth=True)
 event("tenant-resubmit-step", "POST", "/v1/sessions/{session_id}/resubmit", {"session_id": SESSION},

@@ -346,3 +346,56 @@ async fn a_retention_outside_30_days_to_10_years_is_refused() {
         "retention_days must be between 30 and 3650",
     );
 }
+
+/// The key the test app signs with (its idempotency secret).
+fn signing_key() -> kyc_core::domain::idempotency::SealingKey {
+    kyc_core::domain::idempotency::SealingKey::derive("api tests idempotency secret, not for production")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_evidence_bundle_holds_what_an_auditor_needs_and_verifies_until_changed() {
+    use kyc_core::domain::evidence::{self, EvidenceBundle};
+    let app = TestApp::spawn().await;
+    let walked = walked(&app).await;
+
+    let reply = app.tenant_get(&format!("/v1/sessions/{}/evidence", walked.session)).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let bundle: EvidenceBundle = serde_json::from_value(reply.data().clone()).unwrap();
+    assert_eq!(evidence::verify(&bundle, &signing_key()), Ok(()));
+    let manifest = &bundle.manifest;
+    assert_eq!(manifest["format"], "kyc-evidence-bundle/1");
+    assert_eq!(manifest["workflow"]["name"], "KYB");
+    let session = &manifest["session"];
+    assert_eq!(session["decision"]["outcome"], "approved");
+    assert!(session["verification"]["checks"].as_array().is_some_and(|c| !c.is_empty()));
+    assert!(session["audit_trail"].as_array().is_some_and(|a| a.len() >= 3));
+    let about = session["steps"].as_array().unwrap().iter().find(|s| s["step_id"] == "about").unwrap();
+    assert_eq!(about["form_data"]["full_name"], "Ingrid Vasquez");
+    let document = &session["documents"][0];
+    assert_eq!(document["extraction"]["mrz_check"]["composite"], "valid");
+    assert!(document.get("download_url").is_none(), "links change; they stay out of the signed part");
+    assert_eq!(bundle.files.len(), 1);
+    let (status, bytes) = app.download(&bundle.files[0].download_url).await;
+    assert_eq!(status, StatusCode::OK);
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    assert_eq!(Some(digest.as_str()), document["sha256"].as_str(), "the file is the bytes the manifest pins");
+
+    let mut changed = bundle.clone();
+    changed.manifest["session"]["decision"]["outcome"] = json!("rejected");
+    assert!(evidence::verify(&changed, &signing_key()).is_err());
+    let other_tenant = app.new_tenant_key(kyc_core::domain::secrets::Mode::Test).await;
+    let foreign = app
+        .call(
+            axum::http::Method::GET,
+            &format!("/v1/sessions/{}/evidence", walked.session),
+            Some(&other_tenant),
+            None,
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}

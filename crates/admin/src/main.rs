@@ -1,14 +1,17 @@
 //! Admin CLI: bootstrap tenants and API keys in the configured store (the same code path
 //! `make dev` seeds with). Reads the same environment as the functions.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use kyc_core::domain::evidence::{self, EvidenceBundle};
 use kyc_core::domain::ids::TenantId;
 use kyc_core::domain::secrets::Mode;
-use kyc_runtime::{services, Config};
+use kyc_runtime::{sealing_key, services, Config};
 use serde_json::json;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "kyc-admin", about = "Create tenants and API keys")]
+#[command(name = "kyc-admin", about = "Create tenants and API keys; verify evidence bundles")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,6 +31,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "test")]
         mode: KeyMode,
     },
+    /// Check an evidence bundle's signature with this deployment's secret
+    /// (`KYC_IDEMPOTENCY_SECRET`, or the dev server's local one). Takes the bundle, or the whole
+    /// answer of `GET /v1/sessions/{id}/evidence`; exits 1 when it does not verify.
+    VerifyEvidence {
+        /// The bundle's JSON file (`-` for standard input).
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -39,8 +50,13 @@ enum KeyMode {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let services = services(&Config::from_env()?).await?;
+    let config = Config::from_env()?;
+    if let Command::VerifyEvidence { file } = &cli.command {
+        return verify_evidence(&config, file);
+    }
+    let services = services(&config).await?;
     let output = match cli.command {
+        Command::VerifyEvidence { .. } => unreachable!("handled above: it needs no store"),
         Command::CreateTenant { name } => {
             let tenant = services.create_tenant(&name).await?;
             json!({ "tenant_id": tenant.tenant_id, "name": tenant.name, "created_at": tenant.created_at })
@@ -57,5 +73,31 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
+}
+
+/// Prints whether the bundle in `file` verifies; an error (exit 1) when it does not.
+fn verify_evidence(config: &Config, file: &Path) -> anyhow::Result<()> {
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?
+    };
+    let mut value: serde_json::Value = serde_json::from_str(&text).context("the bundle is not JSON")?;
+    if value.get("status").is_some() {
+        value = value["data"].take();
+    }
+    let bundle: EvidenceBundle = serde_json::from_value(value).context("not an evidence bundle")?;
+    evidence::verify(&bundle, &sealing_key(&config.idempotency_secret)?)?;
+    let session = &bundle.manifest["session"];
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&json!({
+            "verified": true,
+            "session_id": session["session_id"],
+            "generated_at": bundle.manifest["generated_at"],
+            "documents": bundle.files.len(),
+        }))?
+    );
     Ok(())
 }

@@ -115,8 +115,9 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     Ok(Services::new(ports, settings))
 }
 
-/// The key sealing kept idempotent responses, from the configured secret or the local file.
-fn sealing_key(secret: &config::IdempotencySecret) -> anyhow::Result<SealingKey> {
+/// The deployment's sealing key (kept idempotent responses, webhook secrets, evidence bundle
+/// signatures), from the configured secret or the local file.
+pub fn sealing_key(secret: &config::IdempotencySecret) -> anyhow::Result<SealingKey> {
     let text = match secret {
         config::IdempotencySecret::Given(text) => text.clone(),
         config::IdempotencySecret::LocalFile(path) => local_secret(path)?,

@@ -249,6 +249,28 @@ impl SealingKey {
     }
 }
 
+impl SealingKey {
+    /// The HMAC-SHA256 of an evidence bundle's canonical manifest, in hex.
+    pub fn sign_evidence(&self, canonical: &[u8]) -> String {
+        use hmac::Mac;
+        hex::encode(self.evidence_mac(canonical).finalize().into_bytes())
+    }
+
+    /// Whether `signature` (hex) is this key's signature of `canonical`, in constant time.
+    pub fn verifies_evidence(&self, canonical: &[u8], signature: &str) -> bool {
+        use hmac::Mac;
+        hex::decode(signature).is_ok_and(|bytes| self.evidence_mac(canonical).verify_slice(&bytes).is_ok())
+    }
+
+    fn evidence_mac(&self, canonical: &[u8]) -> hmac::Hmac<Sha256> {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"kyc evidence bundle v1\0");
+        mac.update(canonical);
+        mac
+    }
+}
+
 impl fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SealingKey(<redacted>)")

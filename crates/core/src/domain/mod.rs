@@ -5,6 +5,7 @@ pub mod correction;
 pub mod countries;
 pub mod decision;
 pub mod document;
+pub mod evidence;
 pub mod extraction;
 pub mod files;
 pub mod form;

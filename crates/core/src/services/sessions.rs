@@ -7,6 +7,7 @@ use crate::domain::checks::{CheckName, CheckStatus, VerificationReport};
 use crate::domain::correction::CorrectionRecord;
 use crate::domain::decision::{Decision, Outcome, Resolution};
 use crate::domain::document::{DocumentRecord, DocumentStatus};
+use crate::domain::evidence::{self, BundleFile, EvidenceBundle};
 use crate::domain::history::AuditEntry;
 use crate::domain::ids::{SessionId, StepId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
@@ -453,6 +454,39 @@ impl Services {
         let items = self.tenant_session_items(caller, session_id).await?;
         let audit_trail = self.audit_trail(&items.session.session_id).await?;
         self.tenant_view(items, audit_trail).await
+    }
+
+    /// `GET /v1/sessions/{id}/evidence`: the session as the tenant sees it and the workflow
+    /// version it ran, signed (see [`evidence`](crate::domain::evidence)).
+    pub async fn evidence_bundle(
+        &self,
+        caller: &TenantPrincipal,
+        session_id: &str,
+    ) -> Result<EvidenceBundle> {
+        let items = self.tenant_session_items(caller, session_id).await?;
+        let workflow = items.session.workflow.clone();
+        let audit_trail = self.audit_trail(&items.session.session_id).await?;
+        let mut view = self.tenant_view(items, audit_trail).await?;
+        let files = view
+            .documents
+            .iter_mut()
+            .filter_map(|d| {
+                let download_url = d.download_url.take()?;
+                Some(BundleFile {
+                    doc_id: d.record.doc_id.to_string(),
+                    sha256: d.record.sha256.clone(),
+                    download_url,
+                })
+            })
+            .collect();
+        let unexpected = |e: serde_json::Error| Error::Unexpected(e.into());
+        let manifest = serde_json::json!({
+            "format": evidence::BUNDLE_FORMAT,
+            "generated_at": self.now().rfc3339(),
+            "session": serde_json::to_value(&view).map_err(unexpected)?,
+            "workflow": serde_json::to_value(&workflow).map_err(unexpected)?,
+        });
+        Ok(evidence::sign(manifest, files, &self.settings.idempotency.sealing_key))
     }
 
     /// A session's audit trail, oldest first.

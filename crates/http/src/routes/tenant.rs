@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;
+use kyc_core::domain::evidence::EvidenceBundle;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
 use kyc_core::domain::redaction::Redaction;
 use kyc_core::domain::session::SessionStatus;
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/redact", post(redact_session))
+        .route("/v1/sessions/{session_id}/evidence", get(session_evidence))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
         .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
         .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
@@ -238,6 +240,14 @@ async fn redact_session(
 ) -> Result<Success<SessionRedacted>, ApiError> {
     let redaction = state.services.redact_session(&caller, &id).await?;
     Ok(accepted(SessionRedacted { session_id: id, redaction }))
+}
+
+async fn session_evidence(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<EvidenceBundle>, ApiError> {
+    Ok(ok(state.services.evidence_bundle(&caller, &id).await?))
 }
 
 async fn review_session(
