@@ -18,6 +18,8 @@ use tower::ServiceExt;
 struct Api {
     router: axum::Router,
     key: String,
+    /// The bucket (named like the table).
+    bucket: String,
 }
 
 impl Api {
@@ -74,7 +76,7 @@ async fn api_on_the_emulator() -> Option<Api> {
     let tenant = services.create_tenant("End to end").await.unwrap();
     let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
     let router = app(routes::all(), AppState::new(services));
-    Some(Api { router, key: key.secret.expose().to_owned() })
+    Some(Api { router, key: key.secret.expose().to_owned(), bucket: name })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -155,6 +157,26 @@ async fn a_session_runs_from_creation_to_review_on_dynamodb_and_s3() {
     assert_eq!((status, &again["error"]["code"]), (StatusCode::CONFLICT, &json!("ALREADY_REVIEWED")));
     assert!(listed("review=pending").await.is_empty());
     assert_eq!(listed("status=approved").await, [json!(session_id)]);
+
+    // Redaction deletes every object of the session from S3 and keeps the tombstone.
+    let objects = || async {
+        let s3 = kyc_aws::s3_client(
+            &kyc_aws::load_sdk_config().await,
+            emulator::endpoint(emulator::S3_ENDPOINT_VAR).as_deref(),
+        );
+        let listed = s3.list_objects_v2().bucket(&api.bucket).send().await.unwrap();
+        listed.contents().iter().filter_map(|o| o.key()).filter(|k| k.contains(&session_id)).count()
+    };
+    assert_eq!(objects().await, 1, "the confirmed copy (the upload was moved)");
+    let path = format!("/v1/sessions/{session_id}/redact");
+    let (status, redacted) = api.call(Method::POST, &path, true, Some(json!({}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{redacted}");
+    assert_eq!(redacted["data"]["redaction"]["status"], "redacted");
+    assert_eq!(objects().await, 0);
+    let (status, view) = api.call(Method::GET, &format!("/v1/sessions/{session_id}"), true, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(view["data"]["steps"][1]["form_data"]["full_name"], "[redacted]");
+    assert_eq!(view["data"]["decision"]["notes"], "[redacted]");
 }
 
 /// Services on a DynamoDB table of the emulator (documents in `dir`), on `clock`.
