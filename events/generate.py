@@ -117,6 +117,8 @@ event("tenant-extract-document", "POST", "/v1/sessions/{session_id}/documents/{d
 event("tenant-cancel-session", "POST", "/v1/sessions/{session_id}/cancel", {"session_id": SESSION}, {}, auth=True)
 event("tenant-redact-session", "POST", "/v1/sessions/{session_id}/redact", {"session_id": SESSION}, {}, auth=True)
 event("tenant-session-evidence", "GET", "/v1/sessions/{session_id}/evidence", {"session_id": SESSION}, auth=True)
+event("tenant-get-tenant", "GET", "/v1/tenant", None, auth=True)
+event("tenant-update-tenant", "PATCH", "/v1/tenant", None, {"retention_days": 2555}, auth=True)
 event("tenant-review-session", "POST", "/v1/sessions/{session_id}/review", {"session_id": SESSION},
       {"decision": "rejected", "notes": "Document photo is blurred", "reasons": ["document_unreadable"]}, auth=True)
 event("tenant-resubmit-step", "POST", "/v1/sessions/{session_id}/resubmit", {"session_id": SESSION},

@@ -12,6 +12,7 @@ on_both_stores!(
     asking_again_answers_the_same_redaction,
     an_open_session_is_canceled_and_refuses_every_later_change,
     retention_redacts_exactly_the_finished_sessions_past_their_period,
+    a_tenant_retention_applies_where_the_workflow_sets_none,
 );
 
 /// Values the walk submits or the sandbox reads; none may survive a redaction.
@@ -398,4 +399,37 @@ async fn the_evidence_bundle_holds_what_an_auditor_needs_and_verifies_until_chan
         )
         .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+async fn a_tenant_retention_applies_where_the_workflow_sets_none(app: TestApp) {
+    let patch = |body| app.call(axum::http::Method::PATCH, "/v1/tenant", Some(&app.api_key), Some(body));
+    let before = app.tenant_get("/v1/tenant").await;
+    let set = patch(json!({"retention_days": 60})).await;
+    let too_short = patch(json!({"retention_days": 7})).await;
+    let workflow = retained_workflow(&app, None).await;
+    let session = finished(&app, &workflow).await;
+
+    advance_days(&app, 31);
+    let first = app.services.sweep_retention(100).await.unwrap();
+    advance_days(&app, 28);
+    let second = app.services.sweep_retention(100).await.unwrap();
+    advance_days(&app, 2);
+    let third = app.services.sweep_retention(100).await.unwrap();
+
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
+    assert_eq!(before.data()["retention_days"], json!(null));
+    assert_eq!(before.data()["default_retention_days"], 365);
+    assert_eq!(set.status, StatusCode::OK, "{}", set.body);
+    assert_eq!(set.data()["retention_days"], 60);
+    too_short.assert_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "retention_days must be between 30 and 3650, or null for the platform default",
+    );
+    assert_eq!((first.redacted, first.skipped), (0, 1), "day 31: moved to day 60");
+    assert_eq!(second.redacted + second.skipped, 0, "day 59: not due");
+    assert_eq!(third.redacted, 1, "day 61");
+    assert_eq!(app.tenant_view(&session).await["redaction"]["status"], "redacted");
+    let cleared = patch(json!({"retention_days": null})).await;
+    assert_eq!(cleared.data()["retention_days"], json!(null));
 }

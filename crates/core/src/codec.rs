@@ -279,13 +279,18 @@ pub fn open_marker_item(session: &SessionId, expires_at: i64) -> Result<Item, Co
 pub struct RetentionMarker {
     pub session_id: SessionId,
     pub due_at: i64,
+    /// When the session first reached a final status; `None` for a requested redaction. A
+    /// session whose retention comes from its tenant is listed at the shortest retention and
+    /// moved to its real date when the sweeper first reads it (the tenant may change it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<i64>,
 }
 
-/// The retention marker of a session to redact at `due_at`.
-pub fn retention_marker_item(session: &SessionId, due_at: i64) -> Result<Item, CodecError> {
-    let marker = RetentionMarker { session_id: *session, due_at };
-    let item = encode(&keys::retention_marker(session), &marker)?;
-    Ok(with_index(item, keys::retention_index(open_shard(session)), expiry_sort_key(due_at, session)))
+/// The retention marker item.
+pub fn retention_marker_item(marker: &RetentionMarker) -> Result<Item, CodecError> {
+    let session = &marker.session_id;
+    let item = encode(&keys::retention_marker(session), marker)?;
+    Ok(with_index(item, keys::retention_index(open_shard(session)), expiry_sort_key(marker.due_at, session)))
 }
 
 /// The GSI2 key attributes of a session in `status`.

@@ -11,6 +11,10 @@ pub struct TenantRecord {
     pub tenant_id: TenantId,
     pub name: String,
     pub created_at: Timestamp,
+    /// Days the tenant's finished sessions are kept before they are redacted, where their
+    /// workflow sets none; the platform default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_days: Option<u32>,
 }
 
 /// A stored API key: the hash of its secret, never the secret.

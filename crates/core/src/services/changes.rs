@@ -3,6 +3,7 @@
 //! marker), the items the change touches, an audit entry and outbox events.
 
 use super::Services;
+use crate::codec::RetentionMarker;
 use crate::codec::{self, keys};
 use crate::domain::checks::VerificationReport;
 use crate::domain::decision::{Decision, Resolution};
@@ -12,11 +13,14 @@ use crate::domain::ids::StepId;
 use crate::domain::redaction::{redact_session, Redaction, RedactionStatus};
 use crate::domain::session::{SessionRecord, SessionStatus};
 use crate::domain::time::Timestamp;
+use crate::domain::workflow::RETENTION_DAYS;
 use crate::error::{Error, Result};
 use crate::ports::table::{AttributeValue, Condition, StoreError, Update, WriteOp};
 
 /// Why a redacted session (or one being redacted) refuses every other change.
 pub const REDACTED_SESSION: &str = "The session's personal data was erased; it can no longer change";
+
+const DAY: i64 = 86_400;
 
 /// Message of every lost optimistic-locking race.
 pub const CONCURRENT_CHANGE: &str = "The session was changed by another request; reload and retry";
@@ -172,13 +176,7 @@ impl<'a> SessionChange<'a> {
             }
             ops.extend(open_marker_change(session, session.status, self.next_status)?);
         }
-        ops.extend(retention_marker_change(
-            services,
-            session,
-            self.next_status,
-            self.redaction.as_ref(),
-            self.at,
-        )?);
+        ops.extend(retention_marker_change(session, self.next_status, self.redaction.as_ref(), self.at)?);
         ops.insert(0, WriteOp::Update(update));
         ops.extend(self.ops);
         if let Some(parent) = &session.parent {
@@ -244,27 +242,26 @@ fn put_new(item: crate::ports::table::Item) -> WriteOp {
 /// retention period), lists a requested redaction as due at once (so an interrupted one is
 /// finished by the sweeper), and removes the entry once the session is redacted.
 fn retention_marker_change(
-    services: &Services,
     session: &SessionRecord,
     to: SessionStatus,
     redaction: Option<&Redaction>,
     at: Timestamp,
 ) -> Result<Option<WriteOp>> {
-    let put = |due_at| -> Result<Option<WriteOp>> {
-        Ok(Some(WriteOp::Put {
-            item: codec::retention_marker_item(&session.session_id, due_at)?,
-            condition: Condition::Always,
-        }))
+    let put = |due_at, finished_at| -> Result<Option<WriteOp>> {
+        let marker = RetentionMarker { session_id: session.session_id, due_at, finished_at };
+        Ok(Some(WriteOp::Put { item: codec::retention_marker_item(&marker)?, condition: Condition::Always }))
     };
     match redaction.map(|r| r.status) {
         Some(RedactionStatus::Redacted) => Ok(Some(WriteOp::Delete {
             key: keys::retention_marker(&session.session_id),
             condition: Condition::Always,
         })),
-        Some(RedactionStatus::InProgress) => put(at.unix()),
+        Some(RedactionStatus::InProgress) => put(at.unix(), None),
         None if to.is_final() && !session.status.is_final() => {
-            let days = session.workflow.retention_days.unwrap_or(services.settings.retention_days);
-            put(at.unix() + i64::from(days) * 86_400)
+            // Without a workflow retention the tenant's (read by the sweeper) or the platform's
+            // applies, never shorter than the shortest allowed.
+            let days = session.workflow.retention_days.unwrap_or(*RETENTION_DAYS.start());
+            put(at.unix() + i64::from(days) * DAY, Some(at.unix()))
         }
         None => Ok(None),
     }

@@ -45,7 +45,8 @@ pub use subsessions::{
 };
 pub use sweeper::SweepReport;
 pub use tenants::{
-    ApiKeyView, CreateApiKey, IssuedApiKey, RollApiKey, LAST_USED_RESOLUTION_SECONDS, MAX_ROLL_GRACE_SECONDS,
+    ApiKeyView, CreateApiKey, IssuedApiKey, RollApiKey, TenantSettings, UpdateTenant,
+    LAST_USED_RESOLUTION_SECONDS, MAX_ROLL_GRACE_SECONDS,
 };
 pub use uploads::{
     Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed,

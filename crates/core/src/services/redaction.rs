@@ -39,10 +39,20 @@ const PAGE: usize = 100;
 pub struct RetentionReport {
     /// Sessions redacted (or whose interrupted redaction was finished) by this sweep.
     pub redacted: usize,
-    /// Due markers with nothing left to do (the session is gone or already redacted), removed.
+    /// Due markers with nothing to do yet: the session is gone or already redacted (the marker
+    /// is removed), or its tenant's retention runs longer (the marker is moved).
     pub skipped: usize,
     /// Whether due sessions remain (the sweep stopped at its limit); the next run continues.
     pub more: bool,
+}
+
+/// What the sweeper did with one due retention marker.
+enum MarkerOutcome {
+    Redacted,
+    /// The session's retention runs longer: the marker now says when.
+    Moved,
+    /// Nothing to do (the session is gone or already redacted).
+    Removed,
 }
 
 /// Items rewritten per transaction (each document may add its document-number entry).
@@ -65,23 +75,9 @@ impl Services {
                         return Ok(report);
                     }
                     let marker: RetentionMarker = codec::decode(item)?;
-                    match self.load_session(&marker.session_id).await? {
-                        Some(items)
-                            if items
-                                .session
-                                .redaction
-                                .as_ref()
-                                .is_none_or(|r| r.status != RedactionStatus::Redacted) =>
-                        {
-                            let by = items.session.redaction.as_ref().and_then(|r| r.requested_by.clone());
-                            self.redact(items, by).await?;
-                            report.redacted += 1;
-                        }
-                        _ => {
-                            let key = keys::retention_marker(&marker.session_id);
-                            self.table.delete(&key, Condition::Always).await?;
-                            report.skipped += 1;
-                        }
+                    match self.sweep_marker(marker).await? {
+                        MarkerOutcome::Redacted => report.redacted += 1,
+                        MarkerOutcome::Moved | MarkerOutcome::Removed => report.skipped += 1,
                     }
                 }
                 match page.next {
@@ -91,6 +87,43 @@ impl Services {
             }
         }
         Ok(report)
+    }
+
+    /// Redacts the session behind a due marker, moves the marker to the session's real due date
+    /// (a retention from the tenant or the platform), or removes a marker with nothing to do.
+    async fn sweep_marker(&self, marker: RetentionMarker) -> Result<MarkerOutcome> {
+        let items = match self.load_session(&marker.session_id).await? {
+            Some(items)
+                if items.session.redaction.as_ref().is_none_or(|r| r.status != RedactionStatus::Redacted) =>
+            {
+                items
+            }
+            _ => {
+                self.table.delete(&keys::retention_marker(&marker.session_id), Condition::Always).await?;
+                return Ok(MarkerOutcome::Removed);
+            }
+        };
+        if let Some(due_at) = self.retention_due(&items, &marker).await? {
+            let moved = RetentionMarker { due_at, ..marker };
+            self.table.put(codec::retention_marker_item(&moved)?, Condition::Always).await?;
+            return Ok(MarkerOutcome::Moved);
+        }
+        let by = items.session.redaction.as_ref().and_then(|r| r.requested_by.clone());
+        self.redact(items, by).await?;
+        Ok(MarkerOutcome::Redacted)
+    }
+
+    /// `Some(real due date)` when a due marker is early: the session's retention comes from its
+    /// tenant (or the platform) and has not passed yet.
+    async fn retention_due(&self, items: &SessionItems, marker: &RetentionMarker) -> Result<Option<i64>> {
+        let Some(finished_at) = marker.finished_at else { return Ok(None) };
+        if items.session.redaction.is_some() || items.session.workflow.retention_days.is_some() {
+            return Ok(None);
+        }
+        let tenant = self.tenant(&items.session.tenant_id).await?;
+        let days = tenant.retention_days.unwrap_or(self.settings.retention_days);
+        let due_at = finished_at + i64::from(days) * 86_400;
+        Ok((self.now().unix() < due_at).then_some(due_at))
     }
 
     /// `POST /v1/sessions/{id}/redact`: erases the session's personal data (and its related

@@ -16,6 +16,7 @@ use crate::domain::ids::{ApiKeyId, TenantId};
 use crate::domain::secrets::{ApiKeySecret, Mode};
 use crate::domain::tenant::{ApiKeyRecord, ApiKeyStatus, TenantPrincipal, TenantRecord};
 use crate::domain::time::Timestamp;
+use crate::domain::workflow::RETENTION_DAYS;
 use crate::error::{Error, Result};
 use crate::ports::table::{
     AttributeValue, Condition, Query, StoreError, Update, WriteOp, GSI1PK, GSI1SK, TTL, VERSION,
@@ -91,6 +92,33 @@ struct ActiveKeys {
     condition: Condition,
 }
 
+/// The calling tenant as `GET /v1/tenant` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct TenantSettings {
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// The tenant's retention; `None`: the platform's `default_retention_days`.
+    pub retention_days: Option<u32>,
+    pub default_retention_days: u32,
+    pub created_at: Timestamp,
+}
+
+/// `PATCH /v1/tenant`: each field present is changed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    /// `Some(None)` (JSON `null`) restores the platform default.
+    #[serde(default, deserialize_with = "present")]
+    pub retention_days: Option<Option<u32>>,
+}
+
+/// A field given, even as `null`.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Option<Option<u32>>, D::Error> {
+    Option::<u32>::deserialize(deserializer).map(Some)
+}
+
 impl Services {
     /// Creates a tenant.
     pub async fn create_tenant(&self, name: &str) -> Result<TenantRecord> {
@@ -98,8 +126,12 @@ impl Services {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(Error::validation("tenant name must be 1 to 200 characters"));
         }
-        let tenant =
-            TenantRecord { tenant_id: TenantId::mint(), name: name.to_owned(), created_at: self.now() };
+        let tenant = TenantRecord {
+            tenant_id: TenantId::mint(),
+            name: name.to_owned(),
+            created_at: self.now(),
+            retention_days: None,
+        };
         self.table.put(codec::tenant_item(&tenant)?, Condition::ItemAbsent).await?;
         Ok(tenant)
     }
@@ -109,6 +141,45 @@ impl Services {
         let item = self.table.get(&keys::tenant(tenant)).await?;
         let item = item.ok_or_else(|| Error::not_found("Tenant not found"))?;
         Ok(codec::decode(item)?)
+    }
+
+    /// `GET /v1/tenant`: the calling tenant and its settings.
+    pub async fn tenant_settings(&self, caller: &TenantPrincipal) -> Result<TenantSettings> {
+        let tenant = self.tenant(&caller.tenant_id).await?;
+        Ok(TenantSettings {
+            tenant_id: tenant.tenant_id,
+            name: tenant.name,
+            retention_days: tenant.retention_days,
+            default_retention_days: self.settings.retention_days,
+            created_at: tenant.created_at,
+        })
+    }
+
+    /// `PATCH /v1/tenant`: changes the settings given (`retention_days: null` restores the
+    /// platform default). A new retention applies to sessions already finished, too.
+    pub async fn update_tenant_settings(
+        &self,
+        caller: &TenantPrincipal,
+        update: UpdateTenant,
+    ) -> Result<TenantSettings> {
+        if let Some(days) = update.retention_days {
+            let mut change = Update::new(keys::tenant(&caller.tenant_id), Condition::ItemExists);
+            change = match days {
+                Some(days) if RETENTION_DAYS.contains(&days) => {
+                    change.set("retention_days", AttributeValue::N(days.to_string()))
+                }
+                Some(_) => {
+                    return Err(Error::validation(format!(
+                        "retention_days must be between {} and {}, or null for the platform default",
+                        RETENTION_DAYS.start(),
+                        RETENTION_DAYS.end()
+                    )))
+                }
+                None => change.remove("retention_days"),
+            };
+            self.table.update(change).await?;
+        }
+        self.tenant_settings(caller).await
     }
 
     /// Mints a tenant's API key outside the API (admin CLI, dev seed): how the first key is made.

@@ -17,8 +17,8 @@ use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
     ApiKeyView, CreateApiKey, CreateEndpoint, CreateSession, CreatedParticipant, DeliveryPage, DeliveryView,
     EndpointView, ListSessions, RequestCorrections, Resubmit, Resubmitted, ReviewSession, RollApiKey,
-    SessionPage, TenantSessionView, UpdateEndpoint, UpdateWorkflow, WorkflowPage, WorkflowSettings,
-    WorkflowSummary,
+    SessionPage, TenantSessionView, TenantSettings, UpdateEndpoint, UpdateTenant, UpdateWorkflow,
+    WorkflowPage, WorkflowSettings, WorkflowSummary,
 };
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/redact", post(redact_session))
         .route("/v1/sessions/{session_id}/evidence", get(session_evidence))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
+        .route("/v1/tenant", get(get_tenant).patch(update_tenant))
         .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
         .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
         .route("/v1/api_keys/{key_id}/roll", post(roll_api_key))
@@ -240,6 +241,21 @@ async fn redact_session(
 ) -> Result<Success<SessionRedacted>, ApiError> {
     let redaction = state.services.redact_session(&caller, &id).await?;
     Ok(accepted(SessionRedacted { session_id: id, redaction }))
+}
+
+async fn get_tenant(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+) -> Result<Success<TenantSettings>, ApiError> {
+    Ok(ok(state.services.tenant_settings(&caller).await?))
+}
+
+async fn update_tenant(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Json(update): Json<UpdateTenant>,
+) -> Result<Success<TenantSettings>, ApiError> {
+    Ok(ok(state.services.update_tenant_settings(&caller, update).await?))
 }
 
 async fn session_evidence(
