@@ -29,6 +29,8 @@ pub struct TestApp {
     pub extractor: Arc<CountingExtractor>,
     /// The webhook receiver side, scripted per test (unless the app sends for real).
     pub webhooks: Arc<ScriptedWebhooks>,
+    /// The document store the services use (a failure can be armed per test).
+    pub blobs: Arc<kyc_testkit::FailingBlobs>,
     pub dir: TempDir,
     /// A `sk_test_` key of the default tenant.
     pub api_key: String,
@@ -119,9 +121,10 @@ impl TestApp {
             webhooks: kyc_core::services::WebhookSettings::default(),
             retention_days: 365,
         };
+        let failing_blobs = Arc::new(kyc_testkit::FailingBlobs::new(Arc::new(blobs.clone())));
         let ports = Ports {
             table: table.clone(),
-            blobs: Arc::new(blobs.clone()),
+            blobs: failing_blobs.clone(),
             clock: clock.clone(),
             liveness: Some(liveness.clone()),
             test_extractor: extractor.clone(),
@@ -141,6 +144,7 @@ impl TestApp {
             liveness,
             extractor,
             webhooks,
+            blobs: failing_blobs,
             dir,
             api_key: String::new(),
         };

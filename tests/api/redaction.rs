@@ -314,6 +314,31 @@ async fn retention_redacts_exactly_the_finished_sessions_past_their_period(app: 
     assert_eq!(app.tenant_view(&kept_longer).await["redaction"]["status"], "redacted");
 }
 
+/// An object store failure at any delete leaves the redaction in progress (never `redacted` with
+/// an object left); asking again finishes it.
+#[tokio::test]
+async fn a_redaction_interrupted_at_any_object_delete_is_finished_by_asking_again() {
+    for n in 1..=4 {
+        let app = TestApp::spawn().await;
+        let walked = walked(&app).await;
+
+        app.blobs.fail_delete(n);
+        let interrupted = redact(&app, &walked.session).await;
+        let view = app.tenant_view(&walked.session).await;
+        if view["redaction"]["status"] == "redacted" {
+            assert!(objects_of(&app, &walked.session).is_empty(), "delete {n}: redacted with objects left");
+        } else {
+            assert_eq!(interrupted.status, StatusCode::INTERNAL_SERVER_ERROR, "delete {n}");
+            assert_eq!(view["redaction"]["status"], "in_progress", "delete {n}");
+        }
+        let finished = redact(&app, &walked.session).await;
+
+        assert_eq!(finished.status, StatusCode::ACCEPTED, "delete {n}: {}", finished.body);
+        assert!(objects_of(&app, &walked.session).is_empty(), "delete {n}: objects left");
+        assert!(!stored(&app, &walked.session).await.contains("Ingrid Vasquez"), "delete {n}");
+    }
+}
+
 #[tokio::test]
 async fn a_redaction_interrupted_by_a_failure_is_finished_by_the_sweeper() {
     let dir = tempfile::tempdir().unwrap();

@@ -16,6 +16,7 @@
 pub use captured::Captured;
 pub use counting::{CountingTable, RoundTrips};
 pub use counting_extractor::CountingExtractor;
+pub use failing_blobs::FailingBlobs;
 pub use failing_table::FailingTable;
 pub use fixtures::png;
 pub use manual_clock::ManualClock;
@@ -219,6 +220,7 @@ pub mod table_conformance;
 mod captured;
 mod counting;
 mod counting_extractor;
+mod failing_blobs;
 mod failing_table;
 mod fixtures;
 
