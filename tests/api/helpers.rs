@@ -132,7 +132,9 @@ impl TestApp {
         };
         let webhooks = Arc::new(ScriptedWebhooks::default());
         let sender = sender.unwrap_or_else(|| webhooks.clone());
-        let state = AppState::new(Services::new(ports, settings).with_webhook_sender(sender));
+        let screener = Arc::new(kyc_screening::screener::IndexScreener::fixtures().expect("fixture lists"));
+        let services = Services::new(ports, settings).with_webhook_sender(sender).with_screener(screener);
+        let state = AppState::new(services);
         let services = state.services.clone();
         let routes = routes::all();
         let router = app(routes, state).merge(kyc_local::blob_server::router(blobs));

@@ -84,7 +84,7 @@ async fn clean_evidence_is_approved_automatically_with_every_check_listed() {
     assert_eq!(view["decision"]["resolution"], "automatic");
     assert_eq!(view["verification"]["risk_score"], 0);
     assert_eq!(view["verification"]["scoring_version"], 1);
-    assert_eq!(view["verification"]["checks"].as_array().unwrap().len(), 10, "every check is listed");
+    assert_eq!(view["verification"]["checks"].as_array().unwrap().len(), 11, "every check is listed");
     for passed in [
         "document_mrz_valid",
         "document_not_expired",
@@ -213,7 +213,7 @@ async fn the_same_document_in_a_second_session_is_flagged_with_the_first_session
 async fn events_carry_the_risk_score_and_unknown_checks_are_refused() {
     let app = TestApp::spawn().await;
     let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
-    let (session, _) = walk(&app, &workflow, "passport.png", "John Smith", "1974-08-12").await;
+    let (session, _) = walk(&app, &workflow, "passport.png", "Oskar Pettersson", "1974-08-12").await;
 
     let id = kyc_core::domain::ids::SessionId::parse(&session).unwrap();
     let query = kyc_core::ports::table::Query::partition(kyc_core::codec::keys::session_log_partition(&id))
@@ -240,4 +240,67 @@ async fn events_carry_the_risk_score_and_unknown_checks_are_refused() {
         "VALIDATION_ERROR",
         "'XX' is not an ISO 3166-1 alpha-2 code",
     );
+}
+
+/// `make dev` and the tests screen against fictional lists in the official formats
+/// (`crates/screening/fixtures`): a listed name, even spelled another way, sends the session to a
+/// reviewer with the hit as evidence, however clean the rest.
+#[tokio::test]
+async fn a_name_on_a_sanctions_list_sends_the_session_to_review_with_the_hit() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
+    let (listed, _) = walk(&app, &workflow, "passport.png", "Hans-Juergen Mueller", "1974-08-12").await;
+    let (clean, _) = walk(&app, &workflow, "passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+
+    let view = app.tenant_view(&listed).await;
+    assert_eq!(view["status"], "manual_review", "never approved automatically");
+    let screening = check(&view, "sanctions_screening");
+    assert_eq!(screening["status"], "needs_review", "{screening}");
+    let hit = &screening["evidence"]["hits"][0];
+    assert_eq!((hit["subject"].as_str(), hit["list"].as_str()), (Some("subject"), Some("ofac_sdn")), "{hit}");
+    assert!(hit["matched_name"].as_str().unwrap().to_uppercase().contains("LLER"), "{hit}");
+    let clean_view = app.tenant_view(&clean).await;
+    let passed = check(&clean_view, "sanctions_screening");
+    assert_eq!(passed["status"], "passed", "{passed}");
+    assert_eq!(passed["evidence"]["index_version"], "fixtures-1");
+    assert_eq!(clean_view["status"], "approved");
+}
+
+#[tokio::test]
+async fn a_related_party_on_a_sanctions_list_is_a_hit_of_the_parent() {
+    let app = TestApp::spawn().await;
+    let owner = app
+        .create_workflow(json!({"name": "Owner", "review_required": false, "steps": [
+            {"step_id": "details", "name": "Owner", "type": "form_fill", "custom_fields": [
+                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]}))
+        .await;
+    let workflow = app
+        .create_workflow(json!({"name": "KYB", "resolution_config": {"auto_resolve": true}, "steps": [
+            {"step_id": "owners", "name": "Owners", "type": "subsession_collection",
+             "subsession_config": {"workflow_id": owner, "tag": "ubo", "min_required": 1, "max_allowed": 2}}]}))
+        .await;
+    let (session, token) = app.create_session(&workflow).await;
+    let created = app
+        .public_post(
+            &format!("/public/sessions/{token}/subsessions"),
+            json!({"step_id": "owners", "label": "Gunter Schroeder"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let link = created.data()["access_link"].as_str().unwrap();
+    let child_token = link.rsplit('/').next().unwrap();
+    let form = json!({"form_data": {"full_name": "Gunter Schroeder"}});
+    assert_eq!(app.complete_step(child_token, "details", form).await.status, StatusCode::OK);
+    let done = app.complete_step(&token, "owners", json!({})).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+
+    let view = app.tenant_view(&session).await;
+    let screening = check(&view, "sanctions_screening");
+    assert_eq!(screening["status"], "needs_review", "{screening}");
+    let hit = &screening["evidence"]["hits"][0];
+    assert_eq!(
+        (hit["subject"].as_str(), hit["list"].as_str()),
+        (Some("Gunter Schroeder"), Some("un_consolidated"))
+    );
+    assert_eq!(view["status"], "manual_review");
 }

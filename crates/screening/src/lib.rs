@@ -33,4 +33,5 @@
 pub mod country;
 pub mod index;
 pub mod matching;
+pub mod screener;
 pub mod source;

@@ -30,10 +30,11 @@ pub enum CheckName {
     FaceMatch,
     DuplicateDocument,
     RelatedParties,
+    SanctionsScreening,
 }
 
 impl CheckName {
-    pub const ALL: [CheckName; 10] = [
+    pub const ALL: [CheckName; 11] = [
         Self::DocumentMrzValid,
         Self::DocumentNotExpired,
         Self::DocumentTypeAllowed,
@@ -44,6 +45,7 @@ impl CheckName {
         Self::FaceMatch,
         Self::DuplicateDocument,
         Self::RelatedParties,
+        Self::SanctionsScreening,
     ];
 
     /// Risk points of a failure and of a check that needs a human look.
@@ -59,6 +61,7 @@ impl CheckName {
             Self::FaceMatch => (40, 15),
             Self::DuplicateDocument => (35, 10),
             Self::RelatedParties => (25, 10),
+            Self::SanctionsScreening => (50, 25),
         }
     }
 }
@@ -195,7 +198,7 @@ pub struct DeclaredIdentity {
 }
 
 impl DeclaredIdentity {
-    fn name(&self) -> Option<String> {
+    pub(crate) fn name(&self) -> Option<String> {
         self.full_name.clone().or_else(|| match (&self.first_name, &self.last_name) {
             (None, None) => None,
             (first, last) => {
@@ -240,6 +243,25 @@ pub struct PartyEvidence {
     pub status: SessionStatus,
 }
 
+/// A listed entry that may be a screened subject.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ListMatch {
+    pub list: String,
+    pub entry_id: String,
+    /// The listed name or alias that matched, as the list writes it.
+    pub matched_name: String,
+    /// Name similarity, raised or lowered by date of birth and nationality, in 0..=1.
+    pub score: f64,
+}
+
+/// Who was screened against which lists, and what matched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreeningEvidence {
+    pub index_version: String,
+    /// Each subject (`"subject"` for the end user, else the related party's label) and its matches.
+    pub subjects: Vec<(String, Vec<ListMatch>)>,
+}
+
 /// Everything the checks read, gathered from a session.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {
@@ -256,6 +278,8 @@ pub struct Evidence {
     pub parties: Option<Vec<PartyEvidence>>,
     /// Other sessions of the tenant where the same document (number and issuing country) was read.
     pub duplicates: Vec<SessionId>,
+    /// `None` when the deployment screens no lists, or nobody could be named.
+    pub screening: Option<ScreeningEvidence>,
 }
 
 impl Evidence {
@@ -277,6 +301,7 @@ impl Evidence {
             CheckName::Liveness => !self.liveness.is_empty(),
             CheckName::FaceMatch => self.liveness.iter().any(|l| l.min_similarity.is_some()),
             CheckName::RelatedParties => self.parties.is_some(),
+            CheckName::SanctionsScreening => self.screening.is_some(),
         }
     }
 }
@@ -396,6 +421,7 @@ fn run(check: CheckName, e: &Evidence, config: &VerificationConfig) -> CheckResu
         CheckName::FaceMatch => face_match(e),
         CheckName::DuplicateDocument => duplicate(e),
         CheckName::RelatedParties => parties(e),
+        CheckName::SanctionsScreening => sanctions(e),
     }
 }
 
@@ -701,6 +727,33 @@ fn parties(e: &Evidence) -> CheckResult {
     result(check, status, reason, listed)
 }
 
+/// A possible match on a sanctions list always goes to a reviewer, never to an automatic
+/// decision; no match passes, naming the lists' version.
+fn sanctions(e: &Evidence) -> CheckResult {
+    let check = CheckName::SanctionsScreening;
+    let Some(screening) = &e.screening else {
+        return result(check, CheckStatus::NeedsReview, "no sanctions lists were screened", Map::new());
+    };
+    let mut evidence = Map::new();
+    evidence.insert("index_version".into(), json!(screening.index_version));
+    evidence.insert("screened".into(), json!(screening.subjects.len()));
+    let hits: Vec<Value> = screening
+        .subjects
+        .iter()
+        .flat_map(|(who, matches)| {
+            matches.iter().map(move |m| {
+                json!({"subject": who, "list": m.list, "entry_id": m.entry_id,
+                       "matched_name": m.matched_name, "score": (m.score * 100.0).round() / 100.0})
+            })
+        })
+        .collect();
+    if hits.is_empty() {
+        return result(check, CheckStatus::Passed, "no screened party matched a sanctions list", evidence);
+    }
+    evidence.insert("hits".into(), Value::Array(hits));
+    result(check, CheckStatus::NeedsReview, "a screened party may be on a sanctions list", evidence)
+}
+
 /// The risk points of each check that did not plainly pass, and of passes with little margin.
 fn score(checks: &[CheckResult], e: &Evidence) -> Vec<Contribution> {
     let mut contributions = Vec::new();
@@ -914,7 +967,36 @@ mod tests {
             }],
             parties: None,
             duplicates: Vec::new(),
+            screening: Some(ScreeningEvidence {
+                index_version: "lists-1".into(),
+                subjects: vec![("subject".into(), Vec::new())],
+            }),
         }
+    }
+
+    #[test]
+    fn a_possible_sanctions_match_needs_a_reviewer_and_blocks_automatic_approval() {
+        let mut e = evidence();
+        let listed = ListMatch {
+            list: "ofac_sdn".into(),
+            entry_id: "36001".into(),
+            matched_name: "ERIKSSON, Anna Maria".into(),
+            score: 0.973,
+        };
+        e.screening.as_mut().unwrap().subjects[0].1.push(listed);
+        let config = VerificationConfig::default();
+
+        let report = evaluate(&e, &config, at());
+        let check = report.checks.iter().find(|c| c.check == CheckName::SanctionsScreening).unwrap();
+
+        assert_eq!(check.status, CheckStatus::NeedsReview);
+        assert_eq!(check.evidence["hits"][0]["entry_id"], "36001");
+        assert_eq!(check.evidence["hits"][0]["score"], 0.97);
+        assert_eq!(resolve(&report, &config), Resolution::NeedsReview);
+        e.screening = None;
+        let unscreened = evaluate(&e, &config, at());
+        let check = unscreened.checks.iter().find(|c| c.check == CheckName::SanctionsScreening).unwrap();
+        assert_eq!(check.status, CheckStatus::NotApplicable, "no lists loaded: not applicable");
     }
 
     fn at() -> Timestamp {

@@ -5,6 +5,7 @@ pub mod clock;
 pub mod delivery_queue;
 pub mod extractor;
 pub mod liveness;
+pub mod screener;
 pub mod table;
 pub mod webhook_sender;
 
@@ -13,5 +14,6 @@ pub use clock::{Clock, SystemClock};
 pub use delivery_queue::DeliveryQueue;
 pub use extractor::Extractor;
 pub use liveness::LivenessProvider;
+pub use screener::Screener;
 pub use table::Table;
 pub use webhook_sender::WebhookSender;

@@ -59,7 +59,7 @@ pub use webhooks::{
 pub use workflows::{UpdateWorkflow, WorkflowPage, WorkflowSettings, WorkflowSummary};
 
 use crate::domain::time::Timestamp;
-use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Table, WebhookSender};
+use crate::ports::{Blobs, Clock, Extractor, LivenessProvider, Screener, Table, WebhookSender};
 use std::sync::Arc;
 use token_cache::TokenCache;
 
@@ -155,6 +155,8 @@ pub struct Services {
     tokens: TokenCache,
     /// Set on the processes that deliver webhooks (the dev server, the delivery function).
     webhook_sender: Option<Arc<dyn WebhookSender>>,
+    /// Set where sanctions lists are loaded; without it the screening check does not apply.
+    screener: Option<Arc<dyn Screener>>,
 }
 
 impl Services {
@@ -170,12 +172,19 @@ impl Services {
             settings,
             tokens: TokenCache::default(),
             webhook_sender: None,
+            screener: None,
         }
     }
 
     /// These services, able to deliver webhooks through `sender`.
     pub fn with_webhook_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
         self.webhook_sender = Some(sender);
+        self
+    }
+
+    /// These services, screening names against sanctions lists through `screener`.
+    pub fn with_screener(mut self, screener: Arc<dyn Screener>) -> Self {
+        self.screener = Some(screener);
         self
     }
 

@@ -6,7 +6,7 @@ use super::Services;
 use crate::codec::{self, DocumentNumberUse, SessionItems};
 use crate::domain::checks::{
     self, AttemptEvidence, DeclaredIdentity, DocumentEvidence, Evidence, LivenessEvidence, PartyEvidence,
-    VerificationReport,
+    ScreeningEvidence, VerificationReport,
 };
 use crate::domain::ids::SessionId;
 use crate::domain::liveness::AttemptStatus;
@@ -15,6 +15,7 @@ use crate::domain::session::StepStatus;
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{FieldType, StepType};
 use crate::error::Result;
+use crate::ports::screener::ScreeningSubject;
 use crate::ports::table::Query;
 
 impl Services {
@@ -27,8 +28,49 @@ impl Services {
     ) -> Result<VerificationReport> {
         let mut evidence = gather(items, at);
         evidence.duplicates = self.duplicate_sessions(items).await?;
+        evidence.screening = self.screen_parties(&evidence).await?;
         let config = items.session.workflow.verification_config.clone().unwrap_or_default();
         Ok(checks::evaluate(&evidence, &config, at))
+    }
+
+    /// Screens the end user (by declared or read name, birth date and nationality) and every
+    /// related party (by label); `None` without a screener or anyone to name.
+    async fn screen_parties(&self, evidence: &Evidence) -> Result<Option<ScreeningEvidence>> {
+        let Some(screener) = &self.screener else { return Ok(None) };
+        let document = evidence.documents.first().map(|d| &d.data);
+        let mut subjects = Vec::new();
+        if let Some(name) = evidence.declared.name().or_else(|| document.and_then(|d| d.full_name.clone())) {
+            let birth = evidence
+                .declared
+                .date_of_birth
+                .clone()
+                .or_else(|| document.and_then(|d| d.date_of_birth.clone()));
+            let date_of_birth = birth.and_then(|b| {
+                time::Date::parse(&b, &time::format_description::well_known::Iso8601::DATE).ok()
+            });
+            let nationality = evidence
+                .declared
+                .nationality
+                .clone()
+                .or_else(|| document.and_then(|d| d.nationality_alpha3.clone()));
+            subjects.push(("subject".to_owned(), ScreeningSubject { name, date_of_birth, nationality }));
+        }
+        for party in evidence.parties.iter().flatten() {
+            subjects.push((
+                party.label.clone(),
+                ScreeningSubject { name: party.label.clone(), date_of_birth: None, nationality: None },
+            ));
+        }
+        if subjects.is_empty() {
+            return Ok(None);
+        }
+        let mut screened = ScreeningEvidence { index_version: String::new(), subjects: Vec::new() };
+        for (who, subject) in subjects {
+            let screening = screener.screen(&subject).await?;
+            screened.index_version = screening.index_version;
+            screened.subjects.push((who, screening.matches));
+        }
+        Ok(Some(screened))
     }
 
     /// Other sessions of the tenant that read a document (same number and issuing country) this
@@ -156,6 +198,7 @@ fn gather(items: &SessionItems, at: Timestamp) -> Evidence {
         liveness,
         parties,
         duplicates: Vec::new(),
+        screening: None,
     }
 }
 
