@@ -116,6 +116,7 @@ event("tenant-extract-document", "POST", "/v1/sessions/{session_id}/documents/{d
       {"session_id": SESSION, "doc_id": "doc_abc123"}, {"document_type": "passport"}, query="refresh=true", auth=True)
 event("tenant-cancel-session", "POST", "/v1/sessions/{session_id}/cancel", {"session_id": SESSION}, {}, auth=True)
 event("tenant-redact-session", "POST", "/v1/sessions/{session_id}/redact", {"session_id": SESSION}, {}, auth=True)
+event("tenant-rescreen-session", "POST", "/v1/sessions/{session_id}/rescreen", {"session_id": SESSION}, {}, auth=True)
 event("tenant-session-evidence", "GET", "/v1/sessions/{session_id}/evidence", {"session_id": SESSION}, auth=True)
 event("tenant-get-tenant", "GET", "/v1/tenant", None, auth=True)
 event("tenant-update-tenant", "PATCH", "/v1/tenant", None, {"retention_days": 2555}, auth=True)

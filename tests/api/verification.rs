@@ -304,3 +304,25 @@ async fn a_related_party_on_a_sanctions_list_is_a_hit_of_the_parent() {
     );
     assert_eq!(view["status"], "manual_review");
 }
+
+#[tokio::test]
+async fn a_rescreen_stores_a_new_report_against_the_current_lists_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
+    let (session, _) = walk(&app, &workflow, "passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+    let (open, _) = app.create_session(&workflow).await;
+    let before = app.tenant_view(&session).await;
+    app.clock.advance(time::Duration::days(40));
+
+    let reply = app.tenant_post(&format!("/v1/sessions/{session}/rescreen"), json!({})).await;
+    let too_early = app.tenant_post(&format!("/v1/sessions/{open}/rescreen"), json!({})).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let view = reply.data();
+    assert_eq!(view["status"], "approved", "the decision stays");
+    assert_ne!(view["verification"]["computed_at"], before["verification"]["computed_at"]);
+    assert_eq!(check(view, "sanctions_screening")["evidence"]["index_version"], "fixtures-1");
+    let last = view["audit_trail"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "session_rescreened");
+    too_early.assert_error_containing(StatusCode::CONFLICT, "CONFLICT", "no verification report yet");
+}

@@ -45,6 +45,8 @@ pub enum AuditAction {
     RedactionRequested,
     /// Every object of the session is deleted and every personal value replaced.
     SessionRedacted,
+    /// The tenant had the checks run again (sanctions lists change): a new report was stored.
+    SessionRescreened,
 }
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.

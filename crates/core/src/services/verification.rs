@@ -1,24 +1,51 @@
 //! Gathers a session's stored evidence for the verification checks, and looks up the other
 //! sessions of the tenant that read the same identity document.
 
+use super::changes::SessionChange;
 use super::progress::Progress;
 use super::Services;
+use super::TenantSessionView;
 use crate::codec::{self, DocumentNumberUse, SessionItems};
 use crate::domain::checks::{
     self, AttemptEvidence, DeclaredIdentity, DocumentEvidence, Evidence, LivenessEvidence, PartyEvidence,
     ScreeningEvidence, VerificationReport,
 };
+use crate::domain::history::{Actor, AuditAction};
 use crate::domain::ids::SessionId;
 use crate::domain::liveness::AttemptStatus;
 use crate::domain::secrets::Mode;
 use crate::domain::session::StepStatus;
+use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{FieldType, StepType};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ports::screener::ScreeningSubject;
 use crate::ports::table::Query;
 
 impl Services {
+    /// `POST /v1/sessions/{id}/rescreen`: runs the checks again, sanctions screening on the
+    /// current lists included, and stores the new report (audited). The decision is left alone:
+    /// a new hit shows in the report for a reviewer to act on.
+    pub async fn rescreen_session(
+        &self,
+        caller: &TenantPrincipal,
+        session_id: &str,
+    ) -> Result<TenantSessionView> {
+        let items = self.tenant_session_items(caller, session_id).await?;
+        if items.session.verification.is_none() {
+            return Err(Error::conflict(
+                "The session has no verification report yet: it is checked when the end user finishes",
+            ));
+        }
+        let report = self.verification_report(&items, self.now()).await?;
+        let mut change =
+            SessionChange::new(self, &items.session, Actor::Tenant { key_id: caller.key_id.clone() });
+        change.set_verification(report);
+        change.audit(AuditAction::SessionRescreened, None, Vec::new());
+        change.commit(self).await?;
+        self.tenant_session(caller, session_id).await
+    }
+
     /// The verification report of a session as its items stand (one Query per document number
     /// read, for the duplicate check).
     pub(crate) async fn verification_report(

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sessions/{session_id}/review", post(review_session))
         .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
         .route("/v1/sessions/{session_id}/redact", post(redact_session))
+        .route("/v1/sessions/{session_id}/rescreen", post(rescreen_session))
         .route("/v1/sessions/{session_id}/evidence", get(session_evidence))
         .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
         .route("/v1/tenant", get(get_tenant).patch(update_tenant))
@@ -241,6 +242,14 @@ async fn redact_session(
 ) -> Result<Success<SessionRedacted>, ApiError> {
     let redaction = state.services.redact_session(&caller, &id).await?;
     Ok(accepted(SessionRedacted { session_id: id, redaction }))
+}
+
+async fn rescreen_session(
+    State(state): State<AppState>,
+    Tenant(caller): Tenant,
+    Path(id): Path<String>,
+) -> Result<Success<TenantSessionView>, ApiError> {
+    Ok(ok(state.services.rescreen_session(&caller, &id).await?))
 }
 
 async fn get_tenant(
