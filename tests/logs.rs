@@ -87,26 +87,7 @@ async fn a_whole_verification_logs_none_of_the_values_it_handled(captured: &Capt
     ];
 
     let logs = logged_during(captured, async {
-        let owner = app
-            .create_workflow(json!({"name": "Owner", "steps": [
-                {"step_id": "details", "name": "Owner", "type": "form_fill", "custom_fields": [
-                    {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]}))
-            .await;
-        let workflow = app
-            .create_workflow(json!({"name": "KYB", "steps": [
-                {"step_id": "id_doc", "name": "Passport", "type": "document_upload", "extract": true,
-                 "document_requirements": [{"document_type": "passport", "label": "Passport"}]},
-                {"step_id": "face", "name": "Liveness", "type": "liveness",
-                 "liveness_config": {"face_match": {"document_type": "passport"}}},
-                {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
-                    {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
-                    {"field_id": "date_of_birth", "name": "Date of birth", "type": "date", "required": true},
-                    {"field_id": "email", "name": "Email", "type": "email", "required": true},
-                    {"field_id": "phone", "name": "Phone", "type": "phone"}]},
-                {"step_id": "owners", "name": "Owners", "type": "subsession_collection",
-                 "subsession_config": {"workflow_id": owner, "tag": "ubo", "max_allowed": 3}}
-            ]}))
-            .await;
+        let workflow = app.kyb_workflow(true).await;
         let created = app
             .tenant_post(
                 "/v1/sessions",

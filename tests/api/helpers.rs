@@ -463,3 +463,31 @@ impl TestApp {
         confirm.data().clone()
     }
 }
+
+impl TestApp {
+    /// Creates the KYB workflow of the privacy tests and returns its id: a passport read by OCR,
+    /// a liveness check matching its portrait when `liveness`, a personal form (name, birth date,
+    /// email, phone) and up to 3 related parties, each filling a one-field form.
+    pub async fn kyb_workflow(&self, liveness: bool) -> String {
+        let owner = self
+            .create_workflow(json!({"name": "Owner", "steps": [
+                {"step_id": "details", "name": "Owner", "type": "form_fill", "custom_fields": [
+                    {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]}))
+            .await;
+        let mut steps =
+            vec![json!({"step_id": "id_doc", "name": "Passport", "type": "document_upload", "extract": true,
+                 "document_requirements": [{"document_type": "passport", "label": "Passport"}]})];
+        if liveness {
+            steps.push(json!({"step_id": "face", "name": "Liveness", "type": "liveness",
+                 "liveness_config": {"face_match": {"document_type": "passport"}}}));
+        }
+        steps.push(json!({"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+                    {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
+                    {"field_id": "date_of_birth", "name": "Date of birth", "type": "date", "required": true},
+                    {"field_id": "email", "name": "Email", "type": "email", "required": true},
+                    {"field_id": "phone", "name": "Phone", "type": "phone"}]}));
+        steps.push(json!({"step_id": "owners", "name": "Owners", "type": "subsession_collection",
+                 "subsession_config": {"workflow_id": owner, "tag": "ubo", "max_allowed": 3}}));
+        self.create_workflow(json!({"name": "KYB", "steps": steps})).await
+    }
+}

@@ -37,23 +37,7 @@ struct Walked {
 /// A KYB session with a declared owner who finished their own form, walked to its end (a passport
 /// read by OCR, a form), then approved with a note.
 async fn walked(app: &TestApp) -> Walked {
-    let owner = app
-        .create_workflow(json!({"name": "Owner", "steps": [
-            {"step_id": "details", "name": "Owner", "type": "form_fill", "custom_fields": [
-                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]}))
-        .await;
-    let workflow = app
-        .create_workflow(json!({"name": "KYB", "steps": [
-            {"step_id": "id_doc", "name": "Passport", "type": "document_upload", "extract": true,
-             "document_requirements": [{"document_type": "passport", "label": "Passport"}]},
-            {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
-                {"field_id": "full_name", "name": "Full name", "type": "text", "required": true},
-                {"field_id": "date_of_birth", "name": "Date of birth", "type": "date", "required": true},
-                {"field_id": "email", "name": "Email", "type": "email", "required": true}]},
-            {"step_id": "owners", "name": "Owners", "type": "subsession_collection",
-             "subsession_config": {"workflow_id": owner, "tag": "ubo", "max_allowed": 2}}
-        ]}))
-        .await;
+    let workflow = app.kyb_workflow(false).await;
     let created = app
         .tenant_post(
             "/v1/sessions",
