@@ -253,11 +253,6 @@ pub fn expiry_sort_key(expires_at: i64, session: &SessionId) -> String {
     format!("{:012}#{session}", expires_at.max(0))
 }
 
-/// The expiry-index sort keys of the sessions due at `now` (an inclusive range).
-pub fn expiry_due_range(now: i64) -> (String, String) {
-    (format!("{:012}", 0), format!("{:012}#~", now.max(0)))
-}
-
 /// An open session in the expiry index (`OPEN` item of its partition).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpenMarker {
@@ -547,7 +542,8 @@ pub fn delivery_item(delivery: &DeliveryRecord) -> Result<Item, CodecError> {
     })
 }
 
-/// The due-index sort keys of deliveries due at `now` (an inclusive range).
+/// The sort keys of the time-ordered indexes (expiry, retention, due deliveries: zero-padded
+/// unix seconds first) that are due at `now`, as an inclusive range.
 pub fn due_range(now: i64) -> (String, String) {
     (format!("{:012}", 0), format!("{:012}#~", now.max(0)))
 }

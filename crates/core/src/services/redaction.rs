@@ -64,7 +64,7 @@ impl Services {
     pub async fn sweep_retention(&self, limit: usize) -> Result<RetentionReport> {
         let mut report = RetentionReport::default();
         for shard in 0..OPEN_SHARDS {
-            let (low, high) = codec::expiry_due_range(self.now().unix());
+            let (low, high) = codec::due_range(self.now().unix());
             let due = Query::gsi1(keys::retention_index(shard)).between(low, high).limit(PAGE);
             let mut cursor = None;
             loop {

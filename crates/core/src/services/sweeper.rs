@@ -35,7 +35,7 @@ impl Services {
         let now = self.now().unix();
         let mut report = SweepReport::default();
         for shard in 0..OPEN_SHARDS {
-            let (low, high) = codec::expiry_due_range(now);
+            let (low, high) = codec::due_range(now);
             let due = Query::gsi1(keys::open_sessions_index(shard)).between(low, high).limit(PAGE);
             let mut cursor = None;
             loop {
