@@ -51,14 +51,11 @@ enum KeyMode {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    if let Command::VerifyEvidence { file } = &cli.command {
-        return verify_evidence(&config, file);
-    }
-    let services = services(&config).await?;
     let output = match cli.command {
-        Command::VerifyEvidence { .. } => unreachable!("handled above: it needs no store"),
+        // Verifying needs the secret only, not the store.
+        Command::VerifyEvidence { file } => return verify_evidence(&config, &file),
         Command::CreateTenant { name } => {
-            let tenant = services.create_tenant(&name).await?;
+            let tenant = services(&config).await?.create_tenant(&name).await?;
             json!({ "tenant_id": tenant.tenant_id, "name": tenant.name, "created_at": tenant.created_at })
         }
         Command::CreateApiKey { tenant, mode } => {
@@ -68,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
                 KeyMode::Test => Mode::Test,
                 KeyMode::Live => Mode::Live,
             };
-            let key = services.create_api_key(&tenant, mode).await?;
+            let key = services(&config).await?.create_api_key(&tenant, mode).await?;
             json!({ "key_id": key.record.key_id, "api_key": key.secret.expose(), "mode": mode.as_str() })
         }
     };

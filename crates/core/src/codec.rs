@@ -235,9 +235,14 @@ pub struct DocumentNumberUse {
     pub doc_id: DocId,
 }
 
+/// The key of the item recording that `use_` read the document behind `partition`.
+pub fn document_number_key(partition: &str, use_: &DocumentNumberUse) -> Key {
+    Key::new(partition, format!("SESSION#{}#DOC#{}", use_.session_id, use_.doc_id))
+}
+
 /// The item recording that `use_` read the document behind `partition`.
 pub fn document_number_item(partition: &str, use_: &DocumentNumberUse) -> Result<Item, CodecError> {
-    encode(&Key::new(partition, format!("SESSION#{}#DOC#{}", use_.session_id, use_.doc_id)), use_)
+    encode(&document_number_key(partition, use_), use_)
 }
 
 /// How many partitions the expiry index spreads open sessions over.
@@ -279,6 +284,19 @@ pub struct RetentionMarker {
     /// moved to its real date when the sweeper first reads it (the tenant may change it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<i64>,
+}
+
+impl RetentionMarker {
+    /// The marker of a session that reached its first final status at `finished_at` and is
+    /// kept `days`.
+    pub fn finished(session_id: SessionId, finished_at: i64, days: u32) -> Self {
+        Self { session_id, due_at: finished_at + i64::from(days) * 86_400, finished_at: Some(finished_at) }
+    }
+
+    /// The marker of a requested redaction: due at once.
+    pub fn requested(session_id: SessionId, at: i64) -> Self {
+        Self { session_id, due_at: at, finished_at: None }
+    }
 }
 
 /// The retention marker item.

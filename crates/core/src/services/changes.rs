@@ -20,8 +20,6 @@ use crate::ports::table::{AttributeValue, Condition, StoreError, Update, WriteOp
 /// Why a redacted session (or one being redacted) refuses every other change.
 pub const REDACTED_SESSION: &str = "The session's personal data was erased; it can no longer change";
 
-const DAY: i64 = 86_400;
-
 /// Message of every lost optimistic-locking race.
 pub const CONCURRENT_CHANGE: &str = "The session was changed by another request; reload and retry";
 
@@ -133,11 +131,7 @@ impl<'a> SessionChange<'a> {
                 .set("updated_at", AttributeValue::S(self.at.rfc3339()));
         match self.decision {
             None => {}
-            Some(Some(decision)) => {
-                let value = serde_dynamo::to_attribute_value(&decision)
-                    .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("encoding a decision")))?;
-                update = update.set("decision", value);
-            }
+            Some(Some(decision)) => update = update.set("decision", encode_value(&decision)?),
             Some(None) => update = update.remove("decision"),
         }
         let risk_score = match &self.verification {
@@ -146,11 +140,7 @@ impl<'a> SessionChange<'a> {
         };
         match self.verification {
             None => {}
-            Some(Some(report)) => {
-                let value = serde_dynamo::to_attribute_value(&report)
-                    .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("encoding a report")))?;
-                update = update.set("verification", value);
-            }
+            Some(Some(report)) => update = update.set("verification", encode_value(&report)?),
             Some(None) => update = update.remove("verification"),
         }
         if let Some(redaction) = &self.redaction {
@@ -247,8 +237,7 @@ fn retention_marker_change(
     redaction: Option<&Redaction>,
     at: Timestamp,
 ) -> Result<Option<WriteOp>> {
-    let put = |due_at, finished_at| -> Result<Option<WriteOp>> {
-        let marker = RetentionMarker { session_id: session.session_id, due_at, finished_at };
+    let put = |marker: RetentionMarker| -> Result<Option<WriteOp>> {
         Ok(Some(WriteOp::Put { item: codec::retention_marker_item(&marker)?, condition: Condition::Always }))
     };
     match redaction.map(|r| r.status) {
@@ -256,12 +245,12 @@ fn retention_marker_change(
             key: keys::retention_marker(&session.session_id),
             condition: Condition::Always,
         })),
-        Some(RedactionStatus::InProgress) => put(at.unix(), None),
+        Some(RedactionStatus::InProgress) => put(RetentionMarker::requested(session.session_id, at.unix())),
         None if to.is_final() && !session.status.is_final() => {
             // Without a workflow retention the tenant's (read by the sweeper) or the platform's
             // applies, never shorter than the shortest allowed.
             let days = session.workflow.retention_days.unwrap_or(*RETENTION_DAYS.start());
-            put(at.unix() + i64::from(days) * DAY, Some(at.unix()))
+            put(RetentionMarker::finished(session.session_id, at.unix(), days))
         }
         None => Ok(None),
     }

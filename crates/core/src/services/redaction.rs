@@ -19,7 +19,7 @@
 use super::changes::SessionChange;
 use super::verification::document_partition;
 use super::Services;
-use crate::codec::{self, keys, RetentionMarker, SessionItems, OPEN_SHARDS};
+use crate::codec::{self, keys, DocumentNumberUse, RetentionMarker, SessionItems, OPEN_SHARDS};
 use crate::domain::document::DocumentStatus;
 use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::ApiKeyId;
@@ -122,7 +122,7 @@ impl Services {
         }
         let tenant = self.tenant(&items.session.tenant_id).await?;
         let days = tenant.retention_days.unwrap_or(self.settings.retention_days);
-        let due_at = finished_at + i64::from(days) * 86_400;
+        let due_at = RetentionMarker::finished(marker.session_id, finished_at, days).due_at;
         Ok((self.now().unix() < due_at).then_some(due_at))
     }
 
@@ -224,10 +224,8 @@ impl Services {
                 .as_ref()
                 .and_then(|e| document_partition(&items.session, &e.extracted_data))
             {
-                let key = crate::ports::table::Key::new(
-                    partition,
-                    format!("SESSION#{session_id}#DOC#{}", document.doc_id),
-                );
+                let use_ = DocumentNumberUse { session_id: *session_id, doc_id: document.doc_id.clone() };
+                let key = codec::document_number_key(&partition, &use_);
                 ops.push(WriteOp::Delete { key, condition: Condition::Always });
             }
             let mut document = document.clone();
