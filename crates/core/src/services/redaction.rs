@@ -19,7 +19,7 @@
 use super::changes::SessionChange;
 use super::verification::document_partition;
 use super::Services;
-use crate::codec::{self, keys, DocumentNumberUse, RetentionMarker, SessionItems, OPEN_SHARDS};
+use crate::codec::{self, keys, DocumentNumberUse, RetentionMarker, SessionItems};
 use crate::domain::document::DocumentStatus;
 use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::ApiKeyId;
@@ -27,12 +27,9 @@ use crate::domain::redaction::{self as tombstone, Redaction, RedactionStatus, RE
 use crate::domain::session::SessionEvent;
 use crate::domain::tenant::TenantPrincipal;
 use crate::error::Result;
-use crate::ports::table::{Condition, Query, WriteOp};
+use crate::ports::table::{Condition, WriteOp};
 use std::future::Future;
 use std::pin::Pin;
-
-/// Markers read per retention-index query.
-const PAGE: usize = 100;
 
 /// What one retention sweep did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -62,28 +59,13 @@ impl Services {
     /// Redacts up to `limit` finished sessions whose retention period has passed, and finishes
     /// redactions that were interrupted. Reads only the retention index (GSI1 `RETAIN#shard`).
     pub async fn sweep_retention(&self, limit: usize) -> Result<RetentionReport> {
-        let mut report = RetentionReport::default();
-        for shard in 0..OPEN_SHARDS {
-            let (low, high) = codec::due_range(self.now().unix());
-            let due = Query::gsi1(keys::retention_index(shard)).between(low, high).limit(PAGE);
-            let mut cursor = None;
-            loop {
-                let page = self.table.query(due.clone().after(cursor)).await?;
-                for item in page.items {
-                    if report.redacted + report.skipped >= limit {
-                        report.more = true;
-                        return Ok(report);
-                    }
-                    let marker: RetentionMarker = codec::decode(item)?;
-                    match self.sweep_marker(marker).await? {
-                        MarkerOutcome::Redacted => report.redacted += 1,
-                        MarkerOutcome::Moved | MarkerOutcome::Removed => report.skipped += 1,
-                    }
-                }
-                match page.next {
-                    Some(next) => cursor = Some(next),
-                    None => break,
-                }
+        let (markers, more) =
+            self.due_markers::<RetentionMarker>(keys::retention_index, self.now().unix(), limit).await?;
+        let mut report = RetentionReport { more, ..RetentionReport::default() };
+        for marker in markers {
+            match self.sweep_marker(marker).await? {
+                MarkerOutcome::Redacted => report.redacted += 1,
+                MarkerOutcome::Moved | MarkerOutcome::Removed => report.skipped += 1,
             }
         }
         Ok(report)

@@ -13,6 +13,7 @@ use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::session::{SessionEvent, SessionStatus};
 use crate::error::{Error, Result};
 use crate::ports::table::{Condition, Query, WriteOp};
+use serde::de::DeserializeOwned;
 
 /// Markers read per index query.
 const PAGE: usize = 100;
@@ -32,25 +33,39 @@ pub struct SweepReport {
 impl Services {
     /// Expires up to `limit` open sessions that are past their expiry.
     pub async fn sweep_expired(&self, limit: usize) -> Result<SweepReport> {
-        let now = self.now().unix();
-        let mut report = SweepReport::default();
+        let (markers, more) =
+            self.due_markers::<OpenMarker>(keys::open_sessions_index, self.now().unix(), limit).await?;
+        let mut report = SweepReport { more, ..SweepReport::default() };
+        for marker in markers {
+            if self.expire(&marker).await? {
+                report.expired += 1;
+            } else {
+                report.skipped += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Up to `limit` markers of a sharded time index (expiry, retention) due at `now`, soonest
+    /// first within each shard, and whether more are due. All are read before any is handled.
+    pub(crate) async fn due_markers<T: DeserializeOwned>(
+        &self,
+        index: fn(u8) -> String,
+        now: i64,
+        limit: usize,
+    ) -> Result<(Vec<T>, bool)> {
+        let mut markers = Vec::new();
         for shard in 0..OPEN_SHARDS {
             let (low, high) = codec::due_range(now);
-            let due = Query::gsi1(keys::open_sessions_index(shard)).between(low, high).limit(PAGE);
+            let due = Query::gsi1(index(shard)).between(low, high).limit(PAGE);
             let mut cursor = None;
             loop {
                 let page = self.table.query(due.clone().after(cursor)).await?;
                 for item in page.items {
-                    if report.expired + report.skipped >= limit {
-                        report.more = true;
-                        return Ok(report);
+                    if markers.len() >= limit {
+                        return Ok((markers, true));
                     }
-                    let marker: OpenMarker = codec::decode(item)?;
-                    if self.expire(&marker).await? {
-                        report.expired += 1;
-                    } else {
-                        report.skipped += 1;
-                    }
+                    markers.push(codec::decode(item)?);
                 }
                 match page.next {
                     Some(next) => cursor = Some(next),
@@ -58,7 +73,7 @@ impl Services {
                 }
             }
         }
-        Ok(report)
+        Ok((markers, false))
     }
 
     /// Expires the session behind one due marker; `false` when there was nothing to do.
