@@ -826,7 +826,8 @@ fn worst(a: CheckStatus, b: CheckStatus) -> CheckStatus {
     }
 }
 
-fn parse_date(text: &str) -> Option<Date> {
+/// A `YYYY-MM-DD` date (surrounding spaces ignored), as forms and extraction write them.
+pub(crate) fn parse_date(text: &str) -> Option<Date> {
     Date::parse(text.trim(), &time::format_description::well_known::Iso8601::DATE).ok()
 }
 

@@ -248,7 +248,7 @@ impl Services {
     }
 
     /// One of the caller's sessions and its audit trail, read concurrently (one round trip).
-    async fn tenant_session_and_log(
+    pub(crate) async fn tenant_session_and_log(
         &self,
         caller: &TenantPrincipal,
         session_id: &str,

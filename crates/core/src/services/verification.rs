@@ -31,7 +31,7 @@ impl Services {
         caller: &TenantPrincipal,
         session_id: &str,
     ) -> Result<TenantSessionView> {
-        let items = self.tenant_session_items(caller, session_id).await?;
+        let (mut items, mut audit_trail) = self.tenant_session_and_log(caller, session_id).await?;
         if items.session.verification.is_none() {
             return Err(Error::conflict(
                 "The session has no verification report yet: it is checked when the end user finishes",
@@ -40,10 +40,16 @@ impl Services {
         let report = self.verification_report(&items, self.now()).await?;
         let mut change =
             SessionChange::new(self, &items.session, Actor::Tenant { key_id: caller.key_id.clone() });
-        change.set_verification(report);
+        change.set_verification(report.clone());
         change.audit(AuditAction::SessionRescreened, None, Vec::new());
-        change.commit(self).await?;
-        self.tenant_session(caller, session_id).await
+        let at = change.at();
+        audit_trail.extend(change.commit(self).await?);
+        // The view as committed, without reading it again (as a review answers).
+        let session = &mut items.session;
+        session.version += 1;
+        session.updated_at = at;
+        session.verification = Some(report);
+        self.tenant_view(items, audit_trail).await
     }
 
     /// The verification report of a session as its items stand (one Query per document number
@@ -72,9 +78,7 @@ impl Services {
                 .date_of_birth
                 .clone()
                 .or_else(|| document.and_then(|d| d.date_of_birth.clone()));
-            let date_of_birth = birth.and_then(|b| {
-                time::Date::parse(&b, &time::format_description::well_known::Iso8601::DATE).ok()
-            });
+            let date_of_birth = birth.as_deref().and_then(checks::parse_date);
             let nationality = evidence
                 .declared
                 .nationality
