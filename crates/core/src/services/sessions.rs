@@ -451,8 +451,7 @@ impl Services {
         caller: &TenantPrincipal,
         session_id: &str,
     ) -> Result<TenantSessionView> {
-        let items = self.tenant_session_items(caller, session_id).await?;
-        let audit_trail = self.audit_trail(&items.session.session_id).await?;
+        let (items, audit_trail) = self.tenant_session_and_log(caller, session_id).await?;
         self.tenant_view(items, audit_trail).await
     }
 
@@ -463,9 +462,8 @@ impl Services {
         caller: &TenantPrincipal,
         session_id: &str,
     ) -> Result<EvidenceBundle> {
-        let items = self.tenant_session_items(caller, session_id).await?;
+        let (items, audit_trail) = self.tenant_session_and_log(caller, session_id).await?;
         let workflow = items.session.workflow.clone();
-        let audit_trail = self.audit_trail(&items.session.session_id).await?;
         let mut view = self.tenant_view(items, audit_trail).await?;
         let files = view
             .documents
