@@ -10,7 +10,7 @@ use crate::codec::{self, keys, SessionItems};
 use crate::domain::correction::{CorrectionId, CorrectionRecord, CorrectionStatus};
 use crate::domain::decision::{Decision, Outcome, ReasonLabel, Resolution, MAX_NOTES_CHARS};
 use crate::domain::document::DocId;
-use crate::domain::history::{Actor, AuditAction, AuditEntry, EventType};
+use crate::domain::history::{Actor, AuditAction, EventType};
 use crate::domain::ids::{DocumentType, StepId};
 use crate::domain::liveness::AttemptStatus;
 use crate::domain::session::{SessionEvent, SessionStatus, StepStatus};
@@ -245,24 +245,6 @@ impl Services {
             reopened_steps: reopened.into_iter().map(|s| s.step_id.clone()).collect(),
             correction_ids,
         })
-    }
-
-    /// One of the caller's sessions and its audit trail, read concurrently (one round trip).
-    pub(crate) async fn tenant_session_and_log(
-        &self,
-        caller: &TenantPrincipal,
-        session_id: &str,
-    ) -> Result<(SessionItems, Vec<AuditEntry>)> {
-        let id = crate::domain::ids::SessionId::parse(session_id);
-        let log = async {
-            match id {
-                Some(id) => self.audit_trail(&id).await,
-                None => Ok(Vec::new()),
-            }
-        };
-        let (items, audit_trail) =
-            futures_util::future::join(self.tenant_session_items(caller, session_id), log).await;
-        Ok((items?, audit_trail?))
     }
 }
 

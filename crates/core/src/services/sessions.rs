@@ -642,6 +642,24 @@ impl Services {
         Ok(SessionPage { sessions, next_cursor: page.next.map(|c| c.0) })
     }
 
+    /// One of the caller's sessions and its audit trail, read concurrently (one round trip).
+    pub(crate) async fn tenant_session_and_log(
+        &self,
+        caller: &TenantPrincipal,
+        session_id: &str,
+    ) -> Result<(SessionItems, Vec<AuditEntry>)> {
+        let id = crate::domain::ids::SessionId::parse(session_id);
+        let log = async {
+            match id {
+                Some(id) => self.audit_trail(&id).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (items, audit_trail) =
+            futures_util::future::join(self.tenant_session_items(caller, session_id), log).await;
+        Ok((items?, audit_trail?))
+    }
+
     /// Loads one of the caller's sessions; another tenant's is "not found".
     pub(crate) async fn tenant_session_items(
         &self,
