@@ -69,6 +69,14 @@ impl Reply {
     }
 }
 
+/// The sanctions lists a test app screens against.
+enum Lists {
+    /// The fixture lists, loaded at start.
+    Fixtures,
+    /// The published index, loaded lazily from the app's own table and blobs.
+    Published,
+}
+
 impl TestApp {
     pub async fn spawn() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -92,18 +100,27 @@ impl TestApp {
     pub async fn spawn_sending_with(sender: Arc<dyn kyc_core::ports::WebhookSender>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
-        Self::spawn_with(Arc::new(sqlite), dir, Some(sender)).await
+        Self::spawn_with(Arc::new(sqlite), dir, Some(sender), Lists::Fixtures).await
+    }
+
+    /// The app on a fresh SQLite store, screening against the index the refresh publishes in its
+    /// table and blob store (none until a test publishes one), as the Lambda functions do.
+    pub async fn spawn_on_published_lists() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sqlite = SqliteTable::open(dir.path().join("kyc.db")).expect("sqlite store");
+        Self::spawn_with(Arc::new(sqlite), dir, None, Lists::Published).await
     }
 
     /// The app on `store`, with documents and other files in `dir`.
     pub async fn spawn_on(store: Arc<dyn kyc_core::ports::Table>, dir: TempDir) -> Self {
-        Self::spawn_with(store, dir, None).await
+        Self::spawn_with(store, dir, None, Lists::Fixtures).await
     }
 
     async fn spawn_with(
         store: Arc<dyn kyc_core::ports::Table>,
         dir: TempDir,
         sender: Option<Arc<dyn kyc_core::ports::WebhookSender>>,
+        lists: Lists,
     ) -> Self {
         let table = Arc::new(CountingTable::new(store));
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
@@ -132,7 +149,17 @@ impl TestApp {
         };
         let webhooks = Arc::new(ScriptedWebhooks::default());
         let sender = sender.unwrap_or_else(|| webhooks.clone());
-        let screener = Arc::new(kyc_screening::screener::IndexScreener::fixtures().expect("fixture lists"));
+        let screener: Arc<dyn kyc_core::ports::Screener> = match lists {
+            Lists::Fixtures => {
+                Arc::new(kyc_screening::screener::IndexScreener::fixtures().expect("fixture lists"))
+            }
+            Lists::Published => Arc::new(kyc_screening::published::PublishedScreener::new(
+                kyc_screening::store::IndexStore::new(table.clone(), failing_blobs.clone()),
+                clock.clone(),
+                kyc_screening::matching::Threshold::default(),
+                kyc_screening::published::DEFAULT_RECHECK,
+            )),
+        };
         let services = Services::new(ports, settings).with_webhook_sender(sender).with_screener(screener);
         let state = AppState::new(services);
         let services = state.services.clone();

@@ -305,6 +305,45 @@ async fn a_related_party_on_a_sanctions_list_is_a_hit_of_the_parent() {
     assert_eq!(view["status"], "manual_review");
 }
 
+/// On AWS the functions screen against the index the refresh function publishes. Before the
+/// first refresh (or when it cannot be read) the session still completes, but the check asks a
+/// reviewer instead of passing; once an index is published, a rescreen runs against it.
+#[tokio::test]
+async fn without_a_published_index_the_check_asks_a_reviewer_and_a_rescreen_uses_the_index_once_published() {
+    use kyc_screening::index::Index;
+    use kyc_screening::source::ListId;
+    use kyc_screening::store::{IndexStore, Publication};
+    let app = TestApp::spawn_on_published_lists().await;
+    let workflow = app.create_workflow(kyc_workflow(json!({}))).await;
+    let (session, _) = walk(&app, &workflow, "passport.png", "Anna Maria Eriksson", "1974-08-12").await;
+
+    let view = app.tenant_view(&session).await;
+    assert_eq!(view["status"], "manual_review", "never approved without screening");
+    let unscreened = check(&view, "sanctions_screening");
+    assert_eq!(unscreened["status"], "needs_review", "{unscreened}");
+    assert!(unscreened["reason"].as_str().unwrap().contains("could not be loaded"), "{unscreened}");
+
+    let mut entries = ListId::OfacSdn.source().parse(&fixture_list("ofac_sdn.xml")).unwrap();
+    entries.extend(ListId::UnConsolidated.source().parse(&fixture_list("un_consolidated.xml")).unwrap());
+    let store = IndexStore::new(app.table.clone(), app.blobs.clone());
+    let at = kyc_core::domain::time::Timestamp::from_datetime(time::OffsetDateTime::now_utc());
+    let Publication::New(pointer) = store.publish(&Index::build(entries), None, at).await.unwrap() else {
+        panic!("a first index is new");
+    };
+    app.clock.advance(time::Duration::minutes(6));
+    let rescreened = app.tenant_post(&format!("/v1/sessions/{session}/rescreen"), json!({})).await;
+
+    assert_eq!(rescreened.status, StatusCode::OK, "{}", rescreened.body);
+    let screening = check(rescreened.data(), "sanctions_screening");
+    assert_eq!(screening["status"], "passed", "{screening}");
+    assert_eq!(screening["evidence"]["index_version"], pointer.version);
+}
+
+/// A committed fixture list of the screening crate.
+fn fixture_list(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../crates/screening/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
 #[tokio::test]
 async fn a_rescreen_stores_a_new_report_against_the_current_lists_and_is_audited() {
     let app = TestApp::spawn().await;

@@ -25,6 +25,7 @@
 //! | outbox event    | `SESSION#s#LOG`    | `EVENT#version#seq`    |                       |                        |
 //! | access token    | `TOKEN#sha256`     | `TOKEN`                | (ttl = expiry)        |                        |
 //! | idempotency rec.| `IDEMPOTENCY#t#sha256(method, route, key)` | `IDEMPOTENCY` | (ttl = expires_at) |     |
+//! | sanctions index pointer | `SCREENING` | `INDEX`            |                       |                        |
 //!
 //! The open marker exists exactly while the session is `active` or `awaiting_client_correction`
 //! (written and deleted in the same transaction as the status), so GSI1's `OPEN#shard` partitions
@@ -41,6 +42,7 @@ use crate::domain::history::{AuditEntry, OutboxEvent};
 use crate::domain::idempotency::{IdempotencyRecord, IdempotencyScope};
 use crate::domain::ids::{SessionId, StepId, TenantId, WorkflowId};
 use crate::domain::liveness::LivenessAttempt;
+use crate::domain::screening::ScreeningIndexPointer;
 use crate::domain::secrets::{Mode, SecretHash};
 use crate::domain::session::{SessionRecord, SessionStatus, StepRecord, SubsessionRecord};
 use crate::domain::tenant::{ApiKeyRecord, TenantRecord};
@@ -189,6 +191,11 @@ pub mod keys {
         Key::new(session_partition(session), "EXTRACTIONS")
     }
 
+    /// The pointer to the sanctions index in service (one item per deployment).
+    pub fn screening_index() -> Key {
+        Key::new("SCREENING", "INDEX")
+    }
+
     /// GSI1 partition of one shard of the events not yet fanned out to webhook endpoints.
     pub fn outbox_index(shard: u8) -> String {
         format!("OUTBOX#{shard}")
@@ -304,6 +311,12 @@ pub fn retention_marker_item(marker: &RetentionMarker) -> Result<Item, CodecErro
     let session = &marker.session_id;
     let item = encode(&keys::retention_marker(session), marker)?;
     Ok(with_index(item, keys::retention_index(open_shard(session)), expiry_sort_key(marker.due_at, session)))
+}
+
+/// The sanctions index pointer item; its `version` attribute is the one the next swap is
+/// conditioned on.
+pub fn screening_index_item(pointer: &ScreeningIndexPointer) -> Result<Item, CodecError> {
+    encode(&keys::screening_index(), pointer)
 }
 
 /// The GSI2 key attributes of a session in `status`.

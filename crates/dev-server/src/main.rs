@@ -17,12 +17,9 @@ use tower_http::cors::CorsLayer;
 async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     init_logging(config.log_format);
-    // Sanctions screening against the fictional lists committed in crates/screening/fixtures.
-    let screener = Arc::new(kyc_screening::screener::IndexScreener::fixtures()?);
-    let services = services(&config)
-        .await?
-        .with_webhook_sender(Arc::new(HttpWebhookSender::new()))
-        .with_screener(screener);
+    // Sanctions screening follows KYC_SCREENING: by default the fictional lists committed in
+    // crates/screening/fixtures.
+    let services = services(&config).await?.with_webhook_sender(Arc::new(HttpWebhookSender::new()));
     let demo = seed::ensure_demo(&services, &config.public_base_url, Path::new(".dev/demo.json")).await?;
     let state = AppState::new(services);
     let blobs = local_blobs(&config)?;

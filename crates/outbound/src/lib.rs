@@ -1,4 +1,4 @@
-//! Outbound HTTPS for webhook deliveries.
+//! Outbound HTTPS: webhook deliveries, and downloads of the official lists ([`download`]).
 //!
 //! A tenant chooses the URL, so the URL must not become a way into the operator's network
 //! (server-side request forgery). The connector's resolver looks the host up itself and keeps
@@ -6,6 +6,8 @@
 //! addresses, so a DNS answer that changes between a check and the connection (rebinding) cannot
 //! slip through. IP-literal hosts are checked before any connection. Redirects are never followed
 //! (the answer is recorded as it is), and each request has a deadline.
+
+pub mod download;
 
 use async_trait::async_trait;
 use http_body_util::{BodyExt, Full};
@@ -48,18 +50,22 @@ impl HttpWebhookSender {
     }
 }
 
+/// TLS with Mozilla's roots (compiled in) on the `ring` provider.
+fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
+}
+
 fn client(policy: AddressPolicy) -> HttpsClient {
     let mut http = HttpConnector::new_with_resolver(GuardedResolver { policy });
     http.enforce_http(false);
     http.set_connect_timeout(Some(std::time::Duration::from_secs(5)));
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let tls = rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
+        .with_tls_config(tls_config())
         .https_or_http()
         .enable_http1()
         .wrap_connector(http);

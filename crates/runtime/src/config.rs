@@ -3,6 +3,10 @@
 use anyhow::{bail, Context};
 use kyc_core::domain::files::FileKind;
 use kyc_core::services::UploadSettings;
+use kyc_screening::index::RefreshPolicy;
+use kyc_screening::matching::Threshold;
+use kyc_screening::source::ListId;
+use kyc_screening::update::ListUrl;
 use std::path::PathBuf;
 
 /// Five years: the record keeping most AML rules ask for after a business relationship ends.
@@ -153,7 +157,40 @@ pub struct Config {
     /// The SQS queue of webhook deliveries (`KYC_WEBHOOK_QUEUE_URL`; the background functions
     /// on AWS), and an endpoint override for an emulator (`KYC_SQS_ENDPOINT`).
     pub webhook_queue: Option<WebhookQueue>,
+    /// Which sanctions lists names are screened against (`KYC_SCREENING`).
+    pub screening: ScreeningLists,
+    /// Lowest screening score reported as a possible match (`KYC_SCREENING_THRESHOLD`, 0.85).
+    pub screening_threshold: Threshold,
+    /// What the refresh function downloads (`KYC_SCREENING_LISTS`) and how far a list may
+    /// shrink between two refreshes (`KYC_SCREENING_MAX_DROP`, 0.1).
+    pub screening_refresh: ScreeningRefresh,
 }
+
+/// The sanctions lists a deployment screens against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScreeningLists {
+    /// The index the refresh function publishes (`published`, the default with DynamoDB),
+    /// loaded on the first screen and followed within minutes of each refresh.
+    Published,
+    /// The fictional lists committed in `crates/screening/fixtures` (`fixtures`, the default
+    /// with SQLite): screening works offline, and test-mode magic names hit.
+    Fixtures,
+    /// No screening (`off`): the sanctions check is not applicable.
+    Off,
+}
+
+/// The scheduled refresh of the official lists.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScreeningRefresh {
+    pub lists: Vec<ListUrl>,
+    pub policy: RefreshPolicy,
+}
+
+/// The official files, when `KYC_SCREENING_LISTS` does not name others.
+pub const OFFICIAL_LISTS: [(ListId, &str); 2] = [
+    (ListId::OfacSdn, "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.XML"),
+    (ListId::UnConsolidated, "https://scsanctions.un.org/resources/xml/en/consolidated.xml"),
+];
 
 /// Where webhook deliveries are queued on AWS.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,6 +347,38 @@ impl Config {
             }
             None => None,
         };
+        let screening = match var("KYC_SCREENING").as_deref() {
+            Some("published") => ScreeningLists::Published,
+            Some("fixtures") => ScreeningLists::Fixtures,
+            Some("off") => ScreeningLists::Off,
+            None | Some("") => match store {
+                Store::DynamoDb { .. } => ScreeningLists::Published,
+                Store::Sqlite { .. } => ScreeningLists::Fixtures,
+            },
+            Some(other) => bail!("KYC_SCREENING={other} is not supported; use published, fixtures or off"),
+        };
+        let screening_threshold = match var("KYC_SCREENING_THRESHOLD") {
+            Some(text) => text
+                .parse::<f64>()
+                .ok()
+                .and_then(|value| Threshold::new(value).ok())
+                .context("KYC_SCREENING_THRESHOLD must be a score between 0 and 1")?,
+            None => Threshold::default(),
+        };
+        let screening_refresh = ScreeningRefresh {
+            lists: match var("KYC_SCREENING_LISTS").filter(|text| !text.trim().is_empty()) {
+                Some(text) => list_urls(&text)?,
+                None => OFFICIAL_LISTS.iter().map(|&(list, url)| ListUrl { list, url: url.into() }).collect(),
+            },
+            policy: match var("KYC_SCREENING_MAX_DROP") {
+                Some(text) => text
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(|drop| RefreshPolicy::new(drop).ok())
+                    .context("KYC_SCREENING_MAX_DROP must be a fraction between 0 and 1")?,
+                None => RefreshPolicy::default(),
+            },
+        };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -333,6 +402,9 @@ impl Config {
             webhook_retry_scale,
             webhook_queue,
             frontend_origins,
+            screening,
+            screening_threshold,
+            screening_refresh,
         })
     }
 }
@@ -377,6 +449,27 @@ fn s3_blobs(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<BlobStore> 
 }
 
 /// An optional endpoint URL (for emulators), which must be an absolute http(s) URL.
+/// Reads `list=url` pairs, comma-separated: each list known, named once, with an http(s) URL.
+fn list_urls(text: &str) -> anyhow::Result<Vec<ListUrl>> {
+    let mut lists: Vec<ListUrl> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, url) = pair.split_once('=').context("KYC_SCREENING_LISTS: each entry is list=url")?;
+        let list = ListId::ALL.into_iter().find(|l| l.as_str() == name.trim()).with_context(|| {
+            let known: Vec<&str> = ListId::ALL.iter().map(|l| l.as_str()).collect();
+            format!("KYC_SCREENING_LISTS: unknown list '{}' (known: {})", name.trim(), known.join(", "))
+        })?;
+        let url = url.trim();
+        if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+            bail!("KYC_SCREENING_LISTS: '{url}' is not an http(s) URL");
+        }
+        if lists.iter().any(|l| l.list == list) {
+            bail!("KYC_SCREENING_LISTS: {list} is named twice");
+        }
+        lists.push(ListUrl { list, url: url.to_owned() });
+    }
+    Ok(lists)
+}
+
 fn endpoint_override(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<String>> {
     let endpoint = var(name).filter(|url| !url.is_empty());
     if let Some(url) = &endpoint {
@@ -473,6 +566,54 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
     const SEALING: &str = "fedcba9876543210fedcba9876543210";
+
+    #[test]
+    fn screening_uses_the_fixtures_locally_and_the_published_index_with_dynamodb() {
+        assert_eq!(config(&[]).unwrap().screening, ScreeningLists::Fixtures);
+        let aws = config(&[
+            ("KYC_STORE", "dynamodb"),
+            ("KYC_TABLE_NAME", "kyc-prod"),
+            ("KYC_CURSOR_SECRET", SECRET),
+            ("KYC_IDEMPOTENCY_SECRET", SEALING),
+        ])
+        .unwrap();
+        assert_eq!(aws.screening, ScreeningLists::Published);
+        assert_eq!(config(&[("KYC_SCREENING", "off")]).unwrap().screening, ScreeningLists::Off);
+        assert!(config_err(&[("KYC_SCREENING", "maybe")]).contains("KYC_SCREENING"));
+        assert_eq!(config(&[("KYC_SCREENING_THRESHOLD", "0.9")]).unwrap().screening_threshold.value(), 0.9);
+        assert!(config_err(&[("KYC_SCREENING_THRESHOLD", "1.5")]).contains("KYC_SCREENING_THRESHOLD"));
+    }
+
+    #[test]
+    fn the_refresh_downloads_the_official_lists_unless_others_are_named() {
+        let official = config(&[]).unwrap().screening_refresh;
+        assert_eq!(official.lists.len(), 2);
+        assert!(official.lists.iter().all(|l| l.url.starts_with("https://")));
+        assert_eq!(official.policy, RefreshPolicy::default());
+
+        let named = config(&[
+            ("KYC_SCREENING_LISTS", "un_consolidated=http://127.0.0.1:9/un.xml"),
+            ("KYC_SCREENING_MAX_DROP", "0.25"),
+        ])
+        .unwrap()
+        .screening_refresh;
+        assert_eq!(
+            named.lists,
+            [ListUrl { list: ListId::UnConsolidated, url: "http://127.0.0.1:9/un.xml".into() }]
+        );
+        assert_eq!(named.policy, RefreshPolicy::new(0.25).unwrap());
+
+        for (lists, complaint) in [
+            ("eu_fsf=https://example.com/eu.xml", "unknown list 'eu_fsf'"),
+            ("ofac_sdn", "list=url"),
+            ("ofac_sdn=ftp://example.com/sdn.xml", "not an http(s) URL"),
+            ("ofac_sdn=https://a.example/x,ofac_sdn=https://b.example/x", "named twice"),
+        ] {
+            let error = config_err(&[("KYC_SCREENING_LISTS", lists)]);
+            assert!(error.contains(complaint), "{lists}: {error}");
+        }
+        assert!(config_err(&[("KYC_SCREENING_MAX_DROP", "2")]).contains("KYC_SCREENING_MAX_DROP"));
+    }
 
     #[test]
     fn dynamodb_needs_a_table_name_and_a_cursor_secret() {

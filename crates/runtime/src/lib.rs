@@ -6,6 +6,7 @@ pub mod emf;
 mod extraction;
 mod lambda;
 mod logging;
+pub mod screening;
 #[cfg(feature = "sqs")]
 pub mod webhooks;
 
@@ -17,7 +18,7 @@ pub use logging::init_logging;
 
 use anyhow::Context;
 use kyc_core::domain::idempotency::SealingKey;
-use kyc_core::ports::{Blobs, Extractor, LivenessProvider, SystemClock, Table};
+use kyc_core::ports::{Blobs, Clock, Extractor, LivenessProvider, SystemClock, Table};
 use kyc_core::services::{IdempotencySettings, Ports, Services, Settings};
 use std::path::Path;
 use std::sync::Arc;
@@ -104,15 +105,28 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     let aws = &AWS;
     let blobs = open_blobs(config, aws).await?;
     let (live_extractor, liveness) = live_providers(config, &blobs, aws).await;
+    let table = open_table(config, aws).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let screener = screening::screener(config, &table, &blobs, &clock)?;
     let ports = Ports {
-        table: open_table(config, aws).await?,
+        table,
         blobs: blobs.clone(),
-        clock: Arc::new(SystemClock),
+        clock,
         liveness,
         test_extractor: extraction::test_mode(&blobs),
         live_extractor,
     };
-    Ok(Services::new(ports, settings))
+    let services = Services::new(ports, settings);
+    Ok(match screener {
+        Some(screener) => services.with_screener(screener),
+        None => services,
+    })
+}
+
+/// The deployment's table and document store, for the jobs that work on them without the
+/// services (the sanctions list refresh).
+pub async fn storage(config: &Config) -> anyhow::Result<(Arc<dyn Table>, Arc<dyn Blobs>)> {
+    Ok((open_table(config, &AWS).await?, open_blobs(config, &AWS).await?))
 }
 
 /// The deployment's sealing key (kept idempotent responses, webhook secrets, evidence bundle

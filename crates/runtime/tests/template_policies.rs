@@ -69,7 +69,7 @@ fn calls(actions: &BTreeSet<String>, service: &str) -> bool {
 #[test]
 fn each_function_may_call_exactly_the_providers_its_binary_links() {
     let functions = actions_by_binary();
-    assert_eq!(functions.len(), 9, "{:?}", functions.keys());
+    assert_eq!(functions.len(), 10, "{:?}", functions.keys());
     for (binary, actions) in &functions {
         let features = runtime_features(binary);
         for (service, feature) in [("textract", "textract"), ("rekognition", "rekognition")] {
@@ -80,6 +80,42 @@ fn each_function_may_call_exactly_the_providers_its_binary_links() {
             );
         }
         assert!(!features.contains("local"), "{binary}: the Lambda build must not link the embedded store");
+    }
+}
+
+#[test]
+fn every_api_function_may_load_the_sanctions_index_and_only_the_refresh_writes_it() {
+    let template: Value = serde_norway::from_str(&repo_file("template.yaml")).expect("template.yaml is YAML");
+    let resources = template["Resources"].as_mapping().unwrap();
+    for (name, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let serves_api = resource["Properties"]["Events"]
+            .as_mapping()
+            .is_some_and(|events| events.values().any(|e| e["Type"].as_str() == Some("HttpApi")));
+        let statements: Vec<&Value> = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+            .collect();
+        let grants = |action: &str| {
+            statements.iter().any(|st| {
+                let actions = format!("{:?}", st["Action"]);
+                let resource = format!("{:?}", st["Resource"]);
+                actions.contains(action)
+                    && resource.contains("DocumentsBucket.Arn}/")
+                    && (resource.contains("/*\"") || resource.contains("/screening/index/*"))
+            })
+        };
+        if serves_api {
+            assert!(grants("s3:GetObject"), "{name:?} screens names but cannot read the sanctions index");
+        }
+        let writes_index =
+            statements.iter().any(|st| format!("{:?}", st["Resource"]).contains("screening/index"))
+                && grants("s3:PutObject");
+        assert_eq!(writes_index, name.as_str() == Some("ScreeningRefreshFunction"), "{name:?}");
     }
 }
 

@@ -1,4 +1,6 @@
-//! Sanctions screening against public lists, pure: no AWS, no HTTP, no I/O.
+//! Sanctions screening against public lists. No AWS and no HTTP: the published index is read
+//! and written through core's `Table` and `Blobs` ports, and lists are downloaded through its
+//! `FileDownloader` port.
 //!
 //! # Sources
 //! [`source::ListSource`] turns the bytes of one official list file into normalised
@@ -24,6 +26,14 @@
 //! and nationality raise or lower the score. Hits at or above the [`matching::Threshold`] are
 //! returned best first, and an exact name hit is returned whatever the other attributes say.
 //!
+//! # Publication
+//! [`update::update_lists`] (the scheduled refresh) downloads and parses every configured list,
+//! runs the guard against the index in service, and [`store::IndexStore::publish`]es: the index
+//! object first, then the pointer item, swapped on the condition that it still names the version
+//! read. [`published::PublishedScreener`] loads the pointed index on the first screen, follows
+//! the pointer at most once per recheck interval, and keeps the index it has when a newer one
+//! cannot be loaded.
+//!
 //! # Adding a source
 //! Add a [`source::ListId`] variant, a module under `source/` with a type implementing
 //! [`source::ListSource`] (serde structs for the file format, mapped into `Entry`; a root-element
@@ -33,5 +43,8 @@
 pub mod country;
 pub mod index;
 pub mod matching;
+pub mod published;
 pub mod screener;
 pub mod source;
+pub mod store;
+pub mod update;

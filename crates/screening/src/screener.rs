@@ -21,6 +21,11 @@ impl IndexScreener {
         Self { index, version: version.into(), threshold }
     }
 
+    /// The same index, reporting hits from `threshold` on.
+    pub fn with_threshold(self, threshold: Threshold) -> Self {
+        Self { threshold, ..self }
+    }
+
     /// The lists committed in `fixtures/` (fictional entries in the official formats): what
     /// `make dev` and the tests screen against, with no network.
     pub fn fixtures() -> Result<Self, SourceError> {

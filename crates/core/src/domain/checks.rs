@@ -280,6 +280,8 @@ pub struct Evidence {
     pub duplicates: Vec<SessionId>,
     /// `None` when the deployment screens no lists, or nobody could be named.
     pub screening: Option<ScreeningEvidence>,
+    /// The deployment screens, but its lists could not be loaded this time.
+    pub screening_unavailable: bool,
 }
 
 impl Evidence {
@@ -301,7 +303,7 @@ impl Evidence {
             CheckName::Liveness => !self.liveness.is_empty(),
             CheckName::FaceMatch => self.liveness.iter().any(|l| l.min_similarity.is_some()),
             CheckName::RelatedParties => self.parties.is_some(),
-            CheckName::SanctionsScreening => self.screening.is_some(),
+            CheckName::SanctionsScreening => self.screening.is_some() || self.screening_unavailable,
         }
     }
 }
@@ -732,7 +734,12 @@ fn parties(e: &Evidence) -> CheckResult {
 fn sanctions(e: &Evidence) -> CheckResult {
     let check = CheckName::SanctionsScreening;
     let Some(screening) = &e.screening else {
-        return result(check, CheckStatus::NeedsReview, "no sanctions lists were screened", Map::new());
+        let reason = if e.screening_unavailable {
+            "the sanctions lists could not be loaded; screen the session again"
+        } else {
+            "no sanctions lists were screened"
+        };
+        return result(check, CheckStatus::NeedsReview, reason, Map::new());
     };
     let mut evidence = Map::new();
     evidence.insert("index_version".into(), json!(screening.index_version));
@@ -972,6 +979,7 @@ mod tests {
                 index_version: "lists-1".into(),
                 subjects: vec![("subject".into(), Vec::new())],
             }),
+            screening_unavailable: false,
         }
     }
 
@@ -998,6 +1006,21 @@ mod tests {
         let unscreened = evaluate(&e, &config, at());
         let check = unscreened.checks.iter().find(|c| c.check == CheckName::SanctionsScreening).unwrap();
         assert_eq!(check.status, CheckStatus::NotApplicable, "no lists loaded: not applicable");
+    }
+
+    #[test]
+    fn lists_that_could_not_be_loaded_send_the_session_to_a_reviewer() {
+        let mut e = evidence();
+        e.screening = None;
+        e.screening_unavailable = true;
+        let config = VerificationConfig::default();
+
+        let report = evaluate(&e, &config, at());
+        let check = report.checks.iter().find(|c| c.check == CheckName::SanctionsScreening).unwrap();
+
+        assert_eq!(check.status, CheckStatus::NeedsReview);
+        assert!(check.reason.contains("could not be loaded"), "{}", check.reason);
+        assert_eq!(resolve(&report, &config), Resolution::NeedsReview);
     }
 
     fn at() -> Timestamp {

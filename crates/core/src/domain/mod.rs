@@ -15,6 +15,7 @@ pub mod ids;
 pub mod liveness;
 pub mod mrz;
 pub mod redaction;
+pub mod screening;
 pub mod secrets;
 pub mod session;
 pub mod tenant;

@@ -3,6 +3,7 @@
 pub mod blobs;
 pub mod clock;
 pub mod delivery_queue;
+pub mod downloads;
 pub mod extractor;
 pub mod liveness;
 pub mod screener;
@@ -12,6 +13,7 @@ pub mod webhook_sender;
 pub use blobs::Blobs;
 pub use clock::{Clock, SystemClock};
 pub use delivery_queue::DeliveryQueue;
+pub use downloads::FileDownloader;
 pub use extractor::Extractor;
 pub use liveness::LivenessProvider;
 pub use screener::Screener;

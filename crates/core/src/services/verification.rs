@@ -19,7 +19,7 @@ use crate::domain::tenant::TenantPrincipal;
 use crate::domain::time::Timestamp;
 use crate::domain::workflow::{FieldType, StepType};
 use crate::error::{Error, Result};
-use crate::ports::screener::ScreeningSubject;
+use crate::ports::screener::{ScreenerError, ScreeningSubject};
 use crate::ports::table::Query;
 
 impl Services {
@@ -61,14 +61,22 @@ impl Services {
     ) -> Result<VerificationReport> {
         let mut evidence = gather(items, at);
         evidence.duplicates = self.duplicate_sessions(items).await?;
-        evidence.screening = self.screen_parties(&evidence).await?;
+        match self.screen_parties(&evidence).await {
+            Ok(screening) => evidence.screening = screening,
+            // A session is never held up, nor passed, because the lists are out of reach: the
+            // check asks a reviewer, who can screen again once they load.
+            Err(error) => {
+                tracing::warn!(error = %error, "sanctions screening unavailable");
+                evidence.screening_unavailable = true;
+            }
+        }
         let config = items.session.workflow.verification_config.clone().unwrap_or_default();
         Ok(checks::evaluate(&evidence, &config, at))
     }
 
     /// Screens the end user (by declared or read name, birth date and nationality) and every
     /// related party (by label); `None` without a screener or anyone to name.
-    async fn screen_parties(&self, evidence: &Evidence) -> Result<Option<ScreeningEvidence>> {
+    async fn screen_parties(&self, evidence: &Evidence) -> Result<Option<ScreeningEvidence>, ScreenerError> {
         let Some(screener) = &self.screener else { return Ok(None) };
         let document = evidence.documents.first().map(|d| &d.data);
         let mut subjects = Vec::new();
@@ -230,6 +238,7 @@ fn gather(items: &SessionItems, at: Timestamp) -> Evidence {
         parties,
         duplicates: Vec::new(),
         screening: None,
+        screening_unavailable: false,
     }
 }
 

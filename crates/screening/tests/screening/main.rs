@@ -3,4 +3,5 @@
 mod helpers;
 mod index;
 mod matching;
+mod refresh;
 mod sources;
