@@ -259,6 +259,7 @@ async fn a_name_on_a_sanctions_list_sends_the_session_to_review_with_the_hit() {
     let hit = &screening["evidence"]["hits"][0];
     assert_eq!((hit["subject"].as_str(), hit["list"].as_str()), (Some("subject"), Some("ofac_sdn")), "{hit}");
     assert!(hit["matched_name"].as_str().unwrap().to_uppercase().contains("LLER"), "{hit}");
+    assert_eq!(hit["agreed"]["date_of_birth"], false, "listed born 1961, screened 1974: {hit}");
     let clean_view = app.tenant_view(&clean).await;
     let passed = check(&clean_view, "sanctions_screening");
     assert_eq!(passed["status"], "passed", "{passed}");

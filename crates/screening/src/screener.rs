@@ -57,6 +57,8 @@ impl Screener for IndexScreener {
                 entry_id: hit.entry_id,
                 matched_name: hit.matched_name,
                 score: hit.score,
+                date_of_birth_agrees: hit.agreed.date_of_birth,
+                nationality_agrees: hit.agreed.nationality,
             })
             .collect();
         Ok(Screening { index_version: self.version.clone(), matches })

@@ -252,6 +252,12 @@ pub struct ListMatch {
     pub matched_name: String,
     /// Name similarity, raised or lowered by date of birth and nationality, in 0..=1.
     pub score: f64,
+    /// Whether the listed birth date agrees with the subject's; `None` when either lacks one.
+    #[serde(default)]
+    pub date_of_birth_agrees: Option<bool>,
+    /// Whether a listed nationality is the subject's; `None` when either lacks one.
+    #[serde(default)]
+    pub nationality_agrees: Option<bool>,
 }
 
 /// Who was screened against which lists, and what matched.
@@ -750,7 +756,9 @@ fn sanctions(e: &Evidence) -> CheckResult {
         .flat_map(|(who, matches)| {
             matches.iter().map(move |m| {
                 json!({"subject": who, "list": m.list, "entry_id": m.entry_id,
-                       "matched_name": m.matched_name, "score": (m.score * 100.0).round() / 100.0})
+                       "matched_name": m.matched_name, "score": (m.score * 100.0).round() / 100.0,
+                       "agreed": {"date_of_birth": m.date_of_birth_agrees,
+                                  "nationality": m.nationality_agrees}})
             })
         })
         .collect();
@@ -991,6 +999,8 @@ mod tests {
             entry_id: "36001".into(),
             matched_name: "ERIKSSON, Anna Maria".into(),
             score: 0.973,
+            date_of_birth_agrees: Some(true),
+            nationality_agrees: None,
         };
         e.screening.as_mut().unwrap().subjects[0].1.push(listed);
         let config = VerificationConfig::default();
@@ -1001,6 +1011,7 @@ mod tests {
         assert_eq!(check.status, CheckStatus::NeedsReview);
         assert_eq!(check.evidence["hits"][0]["entry_id"], "36001");
         assert_eq!(check.evidence["hits"][0]["score"], 0.97);
+        assert_eq!(check.evidence["hits"][0]["agreed"], json!({"date_of_birth": true, "nationality": null}));
         assert_eq!(resolve(&report, &config), Resolution::NeedsReview);
         e.screening = None;
         let unscreened = evaluate(&e, &config, at());
