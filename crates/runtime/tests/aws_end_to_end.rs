@@ -50,6 +50,11 @@ impl Api {
 
 /// The API on a fresh table and bucket of the emulator, configured as a Lambda function is.
 async fn api_on_the_emulator() -> Option<Api> {
+    api_configured_with(&[]).await.map(|(api, _)| api)
+}
+
+/// The API as [`api_on_the_emulator`], with more variables, and the configuration it read.
+async fn api_configured_with(extra: &[(&str, String)]) -> Option<(Api, kyc_runtime::Config)> {
     let dynamodb = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR)?;
     let s3 = emulator::endpoint(emulator::S3_ENDPOINT_VAR)?;
     let name = format!("kyc-e2e-{}", uuid::Uuid::new_v4());
@@ -69,14 +74,65 @@ async fn api_on_the_emulator() -> Option<Api> {
         ("KYC_PUBLIC_BASE_URL", "https://kyc.example.com"),
     ];
     let config = kyc_runtime::Config::from_vars(|var| {
-        vars.iter().find(|(name, _)| *name == var).map(|(_, value)| value.to_string())
+        let extra = extra.iter().map(|(name, value)| (*name, value.as_str()));
+        vars.into_iter().chain(extra).find(|(name, _)| *name == var).map(|(_, value)| value.to_string())
     })
     .unwrap();
     let services = kyc_runtime::services(&config).await.unwrap();
     let tenant = services.create_tenant("End to end").await.unwrap();
     let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
     let router = app(routes::all(), AppState::new(services));
-    Some(Api { router, key: key.secret.expose().to_owned(), bucket: name })
+    Some((Api { router, key: key.secret.expose().to_owned(), bucket: name }, config))
+}
+
+/// The refresh function's job on DynamoDB and S3: the fixture lists, served on loopback in their
+/// official formats, are published once (a second run finds them unchanged), and the API screens
+/// a session's end user against that index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refreshed_lists_are_published_to_dynamodb_and_s3_and_screened_against() {
+    use axum::routing::get;
+    use kyc_screening::store::Publication;
+    let fixtures = format!("{}/../screening/fixtures", env!("CARGO_MANIFEST_DIR"));
+    let lists = axum::Router::new().route(
+        "/{file}",
+        get(move |axum::extract::Path(file): axum::extract::Path<String>| {
+            let path = format!("{fixtures}/{file}");
+            async move { std::fs::read(path).map_err(|_| StatusCode::NOT_FOUND) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, lists).await.unwrap() });
+    let urls = format!("ofac_sdn={base}/ofac_sdn.xml,un_consolidated={base}/un_consolidated.xml");
+    let Some((api, config)) = api_configured_with(&[("KYC_SCREENING_LISTS", urls)]).await else { return };
+
+    let Publication::New(pointer) = kyc_runtime::screening::refresh_lists(&config).await.unwrap() else {
+        panic!("the first refresh publishes");
+    };
+    let again = kyc_runtime::screening::refresh_lists(&config).await.unwrap();
+
+    assert_eq!(again, Publication::Unchanged(pointer.clone()));
+    let workflow = json!({"name": "Name", "review_required": false, "steps": [
+        {"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full Name", "type": "text", "required": true}]}]});
+    let (_, created) = api.call(Method::POST, "/v1/workflows", true, Some(workflow)).await;
+    let workflow_id = created["data"]["workflow_id"].clone();
+    let (_, created) =
+        api.call(Method::POST, "/v1/sessions", true, Some(json!({"workflow_id": workflow_id}))).await;
+    let session_id = created["data"]["session_id"].as_str().unwrap().to_owned();
+    let token = created["data"]["access_token"].as_str().unwrap().to_owned();
+    let form = json!({"form_data": {"full_name": "Hans-Juergen Mueller"}});
+    let (status, step) = api
+        .call(Method::POST, &format!("/public/sessions/{token}/step/about/complete"), false, Some(form))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{step}");
+    let (_, view) = api.call(Method::GET, &format!("/v1/sessions/{session_id}"), true, None).await;
+    let checks = view["data"]["verification"]["checks"].as_array().unwrap();
+    let screening = checks.iter().find(|c| c["check"] == "sanctions_screening").unwrap();
+    assert_eq!(screening["status"], "needs_review", "{screening}");
+    assert_eq!(screening["evidence"]["index_version"], pointer.version.as_str());
+    assert_eq!(screening["evidence"]["hits"][0]["list"], "ofac_sdn");
+    assert_eq!(view["data"]["status"], "manual_review");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
