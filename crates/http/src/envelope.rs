@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A successful answer with its status code.
 pub struct Success<T> {
@@ -25,14 +26,23 @@ pub fn accepted<T: Serialize>(data: T) -> Success<T> {
     Success { status: StatusCode::ACCEPTED, data }
 }
 
-#[derive(Serialize)]
-struct Body<'a, T> {
-    status: &'static str,
-    data: &'a T,
+/// The `status` of a successful answer: always `"success"`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuccessStatus {
+    Success,
+}
+
+/// A successful answer's body, as written and as documented.
+#[derive(Serialize, ToSchema)]
+pub struct SuccessBody<T> {
+    pub status: SuccessStatus,
+    pub data: T,
 }
 
 impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(Body { status: "success", data: &self.data })).into_response()
+        (self.status, axum::Json(SuccessBody { status: SuccessStatus::Success, data: self.data }))
+            .into_response()
     }
 }

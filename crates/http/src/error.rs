@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kyc_core::Error;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error answer: status, stable code, and a message safe to show.
 #[derive(Debug)]
@@ -53,29 +54,45 @@ impl From<Error> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    status: &'static str,
-    error: Detail<'a>,
-    meta: Meta,
+/// The `status` of an error answer: always `"error"`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorStatus {
+    Error,
 }
 
-#[derive(Serialize)]
-struct Detail<'a> {
-    code: &'a str,
-    message: &'a str,
+/// An error answer's body, as written and as documented.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub status: ErrorStatus,
+    pub error: ErrorDetail,
+    pub meta: ErrorMeta,
 }
 
-#[derive(Serialize)]
-struct Meta {
-    request_id: String,
-    timestamp: String,
+/// What went wrong: a stable code and a message safe to show.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// `VALIDATION_ERROR`, `NOT_FOUND`, `UNAUTHORIZED`, `CONFLICT`, …
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: String,
+    pub message: String,
+}
+
+/// Where and when: quote the request id when reporting a problem.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorMeta {
+    pub request_id: String,
+    #[schema(format = DateTime)]
+    pub timestamp: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let meta = Meta { request_id: observe::current_request_id(), timestamp: observe::now_rfc3339() };
-        let body = Body { status: "error", error: Detail { code: self.code, message: &self.message }, meta };
+        let body = ErrorBody {
+            status: ErrorStatus::Error,
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message },
+            meta: ErrorMeta { request_id: observe::current_request_id(), timestamp: observe::now_rfc3339() },
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod key_use;
 pub mod observe;
+pub mod openapi;
 pub mod routes;
 
 use axum::Router;

@@ -18,6 +18,7 @@ pub const SCORING_VERSION: u32 = 1;
 
 /// The checks a report can hold, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckName {
     DocumentMrzValid,
@@ -68,6 +69,7 @@ impl CheckName {
 
 /// A check's outcome.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckStatus {
     Passed,
@@ -80,6 +82,7 @@ pub enum CheckStatus {
 
 /// One check of the report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub check: CheckName,
     pub status: CheckStatus,
@@ -91,6 +94,7 @@ pub struct CheckResult {
 
 /// Points one check added to the risk score, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contribution {
     pub check: CheckName,
     pub points: u8,
@@ -99,6 +103,7 @@ pub struct Contribution {
 
 /// What the checks say of a session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerificationReport {
     pub scoring_version: u32,
     pub computed_at: Timestamp,
@@ -110,6 +115,7 @@ pub struct VerificationReport {
 
 /// A workflow's choice of checks and thresholds (`verification_config`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VerificationConfig {
     /// The checks that apply; by default every check whose evidence the workflow collects.
@@ -245,6 +251,7 @@ pub struct PartyEvidence {
 
 /// A listed entry that may be a screened subject.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListMatch {
     pub list: String,
     pub entry_id: String,
@@ -519,6 +526,7 @@ fn allowed_value(
 
 /// How two values compare field by field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldComparison {
     Match,

@@ -13,6 +13,7 @@ crate::domain::ids::minted_id!(
 
 /// Whether the end user still has to act on a correction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionStatus {
     Open,
@@ -21,6 +22,7 @@ pub enum CorrectionStatus {
 
 /// One thing a reviewer asked the end user to fix.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CorrectionRecord {
     pub id: CorrectionId,
     pub step_id: StepId,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What was decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Approved,
@@ -15,6 +16,7 @@ pub enum Outcome {
 
 /// Who decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     /// A reviewer, through the tenant API.
@@ -25,6 +27,7 @@ pub enum Resolution {
 
 /// Why a session was decided the way it was: the catalogue reviewers choose from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReasonLabel {
     DocumentUnreadable,
@@ -83,6 +86,7 @@ pub const MAX_NOTES_CHARS: usize = 2_000;
 
 /// A decision on a session, stored on the session item.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Decision {
     pub outcome: Outcome,
     pub resolution: Resolution,
@@ -97,6 +101,7 @@ pub struct Decision {
     pub reasons: Vec<ReasonLabel>,
     /// The automatic decision a reviewer overrode (at most once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub overrides: Option<Box<Decision>>,
 }
 

@@ -12,6 +12,7 @@ crate::domain::ids::minted_id!(
 
 /// Where an upload stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStatus {
     /// An upload URL was issued; the bytes are not verified yet.
@@ -24,6 +25,7 @@ pub enum DocumentStatus {
 
 /// One document of a session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentRecord {
     pub doc_id: DocId,
     pub step_id: StepId,

@@ -21,6 +21,7 @@ pub const SIGNATURE_ALGORITHM: &str = "HMAC-SHA256";
 
 /// A signed manifest and the links to the documents it pins.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EvidenceBundle {
     pub manifest: Value,
     pub signature: BundleSignature,
@@ -32,6 +33,7 @@ pub struct EvidenceBundle {
 
 /// How the manifest was signed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleSignature {
     pub algorithm: String,
     /// Hex HMAC of the canonical manifest.
@@ -40,6 +42,7 @@ pub struct BundleSignature {
 
 /// One document of the bundle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BundleFile {
     pub doc_id: String,
     pub sha256: Option<String>,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// Kinds of identity document that can be extracted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     Passport,
@@ -26,6 +27,7 @@ impl DocumentKind {
 
 /// Where a result came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExtractionSource {
     /// The PDF's own text layer, parsed locally.
@@ -38,6 +40,7 @@ pub enum ExtractionSource {
 
 /// The fields of the contract's `extracted_data`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtractedData {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub full_name: Option<String>,
@@ -71,6 +74,7 @@ pub struct ExtractedData {
 
 /// Which fields the document's own check digits prove.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MrzEvidence {
     pub document_number: String,
     pub date_of_birth: String,
@@ -81,6 +85,7 @@ pub struct MrzEvidence {
 
 /// One extraction result, as stored on the document.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Extraction {
     pub extracted_data: ExtractedData,
     /// 0–1 per field, plus `overall`.

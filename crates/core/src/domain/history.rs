@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who made a change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
     /// The end user, through the session's access token.
@@ -22,6 +23,7 @@ pub enum Actor {
 
 /// What kind of change an audit entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
     StepCompleted,
@@ -51,6 +53,7 @@ pub enum AuditAction {
 
 /// One entry of a session's audit trail. Records which form fields changed, never their values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub at: Timestamp,
     pub actor: Actor,
@@ -68,6 +71,7 @@ pub struct AuditEntry {
 
 /// Events the outbox delivers to tenants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     #[serde(rename = "step.completed")]
     StepCompleted,
@@ -105,6 +109,7 @@ impl EventType {
 
 /// An event waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxEvent {
     /// `evt_` + milliseconds since the epoch (12 hex digits) + 80 random bits: unique, and in
     /// creation order as text. Webhook deliveries use it as `webhook-id`.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where an attempt stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     Pending,
@@ -19,6 +20,7 @@ pub enum AttemptStatus {
 
 /// A deterministic outcome of a test-mode liveness check, chosen by the frontend developer.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SandboxOutcome {
     /// Succeeds with confidence 99.2.
@@ -48,6 +50,7 @@ impl SandboxOutcome {
 
 /// One liveness attempt of a step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LivenessAttempt {
     /// The provider's session id (the one the browser SDK uses).
     pub liveness_session_id: String,

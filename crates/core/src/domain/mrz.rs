@@ -53,6 +53,7 @@ use serde::{Serialize, Serializer};
 
 /// The MRZ layouts of ICAO Doc 9303.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MrzFormat {
     /// Size-1 travel document (ID cards): 3 lines of 30 characters.
@@ -102,6 +103,7 @@ impl MrzFormat {
 
 /// What a check digit says about its field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MrzCheck {
     /// The check digit agrees with the field (and a date field is a real calendar date).
@@ -126,6 +128,7 @@ impl MrzCheck {
 
 /// The check-digit evidence of one MRZ, field by field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MrzChecks {
     /// The document number (all formats).
     pub document_number: MrzCheck,
@@ -170,6 +173,7 @@ impl MrzChecks {
 
 /// Sex as printed in the MRZ. Serialised as `"M"`, `"F"` or `"X"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sex {
     /// `M`.
     #[serde(rename = "M")]
@@ -204,6 +208,7 @@ impl Sex {
 
 /// The data of one machine-readable zone and the evidence of its check digits.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mrz {
     /// The layout.
     pub format: MrzFormat,
@@ -226,9 +231,11 @@ pub struct Mrz {
     pub nationality_raw: String,
     /// The birth date; `None` when unknown or not a calendar date (see the module docs).
     #[serde(serialize_with = "serialize_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub date_of_birth: Option<Date>,
     /// The expiry date; `None` when absent or not a calendar date (see the module docs).
     #[serde(serialize_with = "serialize_date")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub date_of_expiry: Option<Date>,
     /// The sex.
     pub sex: Sex,

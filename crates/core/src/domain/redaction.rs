@@ -22,6 +22,7 @@ pub const REDACTED: &str = "[redacted]";
 
 /// Where a session's redaction stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RedactionStatus {
     /// Requested: the session is closed and its tokens revoked; objects and values are being erased.
@@ -32,6 +33,7 @@ pub enum RedactionStatus {
 
 /// A session's redaction: who asked, when, and whether it is finished.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Redaction {
     pub status: RedactionStatus,
     pub requested_at: Timestamp,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 /// The hex SHA-256 of a secret: the only form in which secrets are stored.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretHash(String);
 
 impl SecretHash {
@@ -60,6 +61,7 @@ impl fmt::Debug for AccessToken {
 
 /// Whether a key (and the sessions it creates) uses sandbox providers or real ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     Test,

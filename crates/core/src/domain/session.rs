@@ -28,6 +28,7 @@ use std::fmt;
 
 /// Where a session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     /// The end user is working through the steps.
@@ -156,6 +157,7 @@ impl fmt::Display for SessionStatus {
 
 /// Where one step of a session stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Pending,
@@ -168,6 +170,7 @@ pub enum StepStatus {
 
 /// The stored session (its `META` item), including the workflow snapshot it pins.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionRecord {
     pub session_id: SessionId,
     pub tenant_id: TenantId,
@@ -208,6 +211,7 @@ pub struct SessionRecord {
 
 /// Where a subsession (a related party's session) belongs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ParentLink {
     pub session_id: SessionId,
     pub step_id: StepId,
@@ -216,6 +220,7 @@ pub struct ParentLink {
 /// A parent's record of one of its subsessions (`SUB#…` item in the parent's partition). Its
 /// `status` mirrors the child's, updated in the same transaction as every change of the child.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubsessionRecord {
     pub subsession_id: SessionId,
     /// The parent's version after the creation: orders subsessions by creation.
@@ -270,6 +275,7 @@ impl SessionRecord {
 
 /// The stored progress of one step (`STEP#…` item). Steps without an item are pending.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepRecord {
     pub step_id: StepId,
     pub status: StepStatus,

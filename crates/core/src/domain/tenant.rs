@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One customer of the platform.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantRecord {
     pub tenant_id: TenantId,
     pub name: String,
@@ -19,6 +20,7 @@ pub struct TenantRecord {
 
 /// A stored API key: the hash of its secret, never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyRecord {
     pub key_id: ApiKeyId,
     pub tenant_id: TenantId,
@@ -54,6 +56,7 @@ impl ApiKeyRecord {
 /// Where a key is in its life. Only `active` keys count towards the tenant's active keys: a
 /// rolled key works until its grace period ends but already has its successor.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKeyStatus {
     #[default]

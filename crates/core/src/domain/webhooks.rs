@@ -102,6 +102,7 @@ pub fn retry_delay(attempt: u32, jitter: f64, retry_after: Option<u64>) -> Optio
 
 /// What a receiver's answer means for a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptOutcome {
     /// 2xx.
@@ -214,6 +215,7 @@ impl AddressPolicy {
 /// IP literal must be one the policy allows; host names are checked again on every delivery,
 /// against the addresses they resolve to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct WebhookUrl(String);
 
@@ -298,6 +300,7 @@ pub const ENDPOINT_DISABLED_EVENT: &str = "webhook_endpoint.disabled";
 
 /// A signing secret as stored: sealed (encrypted) with the deployment's key, never in clear.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredSecret {
     pub sealed: String,
     pub created_at: Timestamp,
@@ -308,6 +311,7 @@ pub struct StoredSecret {
 
 /// A tenant's webhook endpoint (`WEBHOOK#…` item of the tenant's partition).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointRecord {
     pub endpoint_id: WebhookEndpointId,
     pub tenant_id: TenantId,
@@ -343,6 +347,7 @@ pub const DISABLE_AFTER_FAILING_SECONDS: i64 = 5 * 24 * 3600;
 
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt.
@@ -356,6 +361,7 @@ pub enum DeliveryStatus {
 
 /// One attempt to deliver.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AttemptRecord {
     pub at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -376,6 +382,7 @@ pub const KEPT_ATTEMPTS: usize = 20;
 
 /// One event for one endpoint (`DELIVERY#event` item of the endpoint's partition).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryRecord {
     pub endpoint_id: WebhookEndpointId,
     pub tenant_id: TenantId,

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 /// The kinds of step a workflow can contain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StepType {
     DocumentUpload,
@@ -18,6 +19,7 @@ pub enum StepType {
 
 /// The value types a form field accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Text,
@@ -43,6 +45,7 @@ impl FieldType {
 
 /// One form field of a step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomField {
     pub field_id: FieldId,
@@ -65,6 +68,7 @@ pub struct CustomField {
 
 /// A document a step asks for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DocumentRequirement {
     pub document_type: DocumentType,
@@ -77,6 +81,7 @@ pub struct DocumentRequirement {
 
 /// Settings of a liveness step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LivenessConfig {
     /// Lowest provider confidence (0–100) that passes. Default 90.
@@ -98,6 +103,7 @@ impl Default for LivenessConfig {
 
 /// Selfie ↔ ID comparison settings of a liveness step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FaceMatch {
     /// The document type (of an earlier step) that holds the portrait.
@@ -113,6 +119,7 @@ fn default_min_similarity() -> f64 {
 
 /// Settings of a step that collects related-party sessions (UBOs, directors).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SubsessionConfig {
     /// The workflow each related party goes through.
@@ -134,6 +141,7 @@ pub struct SubsessionConfig {
 
 /// Shows a step only when a field of an earlier step has a given value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConditionalLogic {
     pub step_id: StepId,
@@ -143,6 +151,7 @@ pub struct ConditionalLogic {
 
 /// One step of a workflow, with every field of the public contract's definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub step_id: StepId,
@@ -199,6 +208,7 @@ impl Step {
 
 /// What happens when the end user has fixed every requested correction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionResolution {
     /// Back to a reviewer.
@@ -212,6 +222,7 @@ pub enum CorrectionResolution {
 
 /// Validation settings of a workflow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ValidationConfig {
     #[serde(default)]
@@ -220,6 +231,7 @@ pub struct ValidationConfig {
 
 /// A `#RRGGBB` colour.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct HexColor(String);
 
@@ -243,6 +255,7 @@ impl From<HexColor> for String {
 
 /// How the hosted frontend looks for this workflow's sessions.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Branding {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,6 +274,7 @@ pub struct Branding {
 
 /// A workflow definition as a tenant submits it and as sessions snapshot it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowDefinition {
     pub name: String,
@@ -294,6 +308,7 @@ pub const RETENTION_DAYS: std::ops::RangeInclusive<u32> = 30..=3650;
 
 /// How a session whose last step completed is decided.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResolutionConfig {
     /// Decide automatically when the session's evidence allows it; otherwise `manual_review`.
@@ -313,6 +328,7 @@ impl ResolutionConfig {
 
 /// One immutable version of a tenant's workflow.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowRecord {
     pub workflow_id: WorkflowId,
     pub tenant_id: super::ids::TenantId,
@@ -734,6 +750,7 @@ mod tests {
 /// What a workflow is across its versions: its name, newest version, slug and whether it is
 /// archived. One item per workflow, so listings read one item per workflow, not every version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowHead {
     pub workflow_id: WorkflowId,
     pub tenant_id: super::ids::TenantId,
@@ -752,6 +769,7 @@ pub struct WorkflowHead {
 /// A tenant's unique, human-chosen name for a workflow (`basic-kyc`): 1–64 lowercase letters,
 /// digits and dashes, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct WorkflowSlug(String);
 

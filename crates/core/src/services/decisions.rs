@@ -24,6 +24,7 @@ const MAX_MESSAGE_CHARS: usize = 1_000;
 
 /// `POST /v1/sessions/{id}/review`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReviewSession {
     pub decision: Outcome,
@@ -35,6 +36,7 @@ pub struct ReviewSession {
 
 /// `POST /v1/sessions/{id}/resubmit`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Resubmit {
     pub step_id: StepId,
@@ -44,6 +46,7 @@ pub struct Resubmit {
 
 /// The answer to a resubmission.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Resubmitted {
     pub session_id: crate::domain::ids::SessionId,
     pub status: SessionStatus,

@@ -24,6 +24,7 @@ const WAIT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 
 /// `POST /public/sessions/{token}/extract`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ExtractRequest {
     pub doc_id: String,
@@ -33,6 +34,7 @@ pub struct ExtractRequest {
 
 /// The contract's answer: fields, confidences and the MRZ evidence.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExtractionView {
     pub doc_id: String,
     pub extracted_data: ExtractedData,

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 /// `POST /public/sessions/{token}/liveness/start`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartLiveness {
     pub step_id: String,
@@ -30,6 +31,7 @@ pub struct StartLiveness {
 
 /// A started attempt.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LivenessStarted {
     pub liveness_session_id: String,
     pub step_id: StepId,
@@ -38,6 +40,7 @@ pub struct LivenessStarted {
 
 /// `POST /public/sessions/{token}/liveness/complete`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CompleteLiveness {
     pub liveness_session_id: String,
@@ -45,6 +48,7 @@ pub struct CompleteLiveness {
 
 /// The verdict, as the contract shapes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LivenessCompleted {
     pub passed: bool,
     /// `null` when the workflow hides scores from the browser (`expose_confidence: false`).

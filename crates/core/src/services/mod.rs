@@ -35,8 +35,8 @@ pub use public_view::{
 pub use redaction::RetentionReport;
 pub use review::{CorrectionItem, RequestCorrections, MAX_CORRECTIONS_PER_REQUEST};
 pub use sessions::{
-    CreateSession, CreatedParticipant, CreatedSession, ListSessions, SessionPage, SessionSummary,
-    TenantDocumentView, TenantSessionView, TenantStepView, DOWNLOAD_URL_TTL_SECONDS,
+    CreateSession, CreatedParticipant, CreatedSession, ListSessions, ReviewFilter, SessionPage,
+    SessionSummary, TenantDocumentView, TenantSessionView, TenantStepView, DOWNLOAD_URL_TTL_SECONDS,
 };
 pub use steps::StepCompleted;
 pub use subsessions::{

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 /// `GET /public/sessions/{token}`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicSessionState {
     pub session_id: SessionId,
     pub workflow_name: String,
@@ -39,6 +40,7 @@ pub struct PublicSessionState {
 
 /// One entry of `steps_data`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicStep {
     pub step_id: StepId,
     pub status: StepStatus,
@@ -58,6 +60,7 @@ pub struct PublicStep {
 
 /// A confirmed document, without its storage key.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicDocument {
     pub doc_id: DocId,
     #[serde(rename = "type")]
@@ -70,6 +73,7 @@ pub struct PublicDocument {
 
 /// A liveness attempt, without scores or failure reasons.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicLivenessSession {
     pub liveness_session_id: String,
     pub status: AttemptStatus,
@@ -78,6 +82,7 @@ pub struct PublicLivenessSession {
 
 /// An open correction request, without reviewer identity or internal notes.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicCorrection {
     pub id: CorrectionId,
     pub step_id: StepId,
@@ -90,6 +95,7 @@ pub struct PublicCorrection {
 
 /// `GET /public/sessions/{token}/workflow`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicWorkflow {
     pub workflow_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]

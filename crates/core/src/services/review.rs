@@ -19,6 +19,7 @@ const MAX_NOTE_CHARS: usize = 2_000;
 
 /// `POST /v1/sessions/{id}/corrections`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestCorrections {
     pub items: Vec<CorrectionItem>,
@@ -26,6 +27,7 @@ pub struct RequestCorrections {
 
 /// One thing to fix.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionItem {
     pub step_id: StepId,

@@ -26,6 +26,7 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 
 /// A tenant's request for a new session.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateSession {
     /// The workflow to start; or `workflow_slug`; or neither, for the tenant's default workflow.
@@ -52,6 +53,7 @@ pub struct CreateSession {
 
 /// A related party declared when the session is created.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
     /// The collection step's `step_id`, `tag` or `category` (`ubo`, `director`, …).
@@ -63,6 +65,7 @@ pub struct Participant {
 
 /// A related party's session created with its parent, and the link that opens it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatedParticipant {
     pub subsession_id: SessionId,
     pub role: String,
@@ -84,10 +87,12 @@ pub struct CreatedSession {
 
 /// `GET /v1/sessions` filters and paging.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct ListSessions {
     /// 1–100, default 20.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     #[serde(default)]
@@ -111,6 +116,7 @@ pub struct ListSessions {
 
 /// The `review` filter of a listing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewFilter {
     /// Waiting for a reviewer (`manual_review`).
@@ -131,6 +137,7 @@ impl ReviewFilter {
 
 /// One page of a tenant's sessions, newest first.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionPage {
     pub sessions: Vec<SessionSummary>,
     /// Pass as `cursor` for the next page; absent on the last page.
@@ -140,6 +147,7 @@ pub struct SessionPage {
 
 /// A session in a listing.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionSummary {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -164,6 +172,7 @@ pub struct SessionSummary {
 
 /// A verification report as a listing shows it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerificationSummary {
     pub risk_score: u8,
     pub failed: Vec<CheckName>,
@@ -183,6 +192,7 @@ impl From<&VerificationReport> for VerificationSummary {
 
 /// A decision as a listing shows it (notes and reviewer stay in the session view).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecisionSummary {
     pub outcome: Outcome,
     pub resolution: Resolution,
@@ -223,6 +233,7 @@ pub(crate) fn new_session_writes(session: &SessionRecord) -> Result<Vec<WriteOp>
 
 /// Everything the tenant may see of a session, internal notes and audit trail included.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSessionView {
     pub session_id: SessionId,
     pub status: SessionStatus,
@@ -262,6 +273,7 @@ pub struct TenantSessionView {
 
 /// A document as the tenant sees it: storage details, checksum and a short-lived download link.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantDocumentView {
     #[serde(flatten)]
     pub record: DocumentRecord,
@@ -275,6 +287,7 @@ pub const DOWNLOAD_URL_TTL_SECONDS: i64 = 15 * 60;
 
 /// One step as the tenant sees it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantStepView {
     pub step_id: crate::domain::ids::StepId,
     pub status: StepStatus,

@@ -21,6 +21,7 @@ use serde::Serialize;
 
 /// The answer to a step completion, as the contract shapes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepCompleted {
     pub step_id: StepId,
     pub status: StepStatus,

@@ -30,6 +30,7 @@ const ATTEMPTS: usize = 30;
 
 /// `POST /public/sessions/{token}/subsessions`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateSubsession {
     pub step_id: String,
@@ -40,6 +41,7 @@ pub struct CreateSubsession {
 
 /// A new subsession and the link that opens it (shown here and on regeneration only).
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubsessionCreated {
     pub subsession_id: SessionId,
     pub access_link: String,
@@ -51,6 +53,7 @@ pub struct SubsessionCreated {
 
 /// One subsession in a listing.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubsessionSummary {
     pub subsession_id: SessionId,
     /// The subsession's current link (`null` once it expired or was canceled). Derived from a
@@ -69,6 +72,7 @@ pub struct SubsessionSummary {
 
 /// `GET /public/sessions/{token}/subsessions`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubsessionList {
     pub subsessions: Vec<SubsessionSummary>,
     pub total: usize,
@@ -82,6 +86,7 @@ pub struct SubsessionList {
 
 /// A new link for a subsession.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkRegenerated {
     pub subsession_id: SessionId,
     pub access_link: String,
@@ -90,6 +95,7 @@ pub struct LinkRegenerated {
 
 /// A deleted subsession.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubsessionDeleted {
     pub subsession_id: SessionId,
     pub deleted: bool,

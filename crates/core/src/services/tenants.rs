@@ -41,6 +41,7 @@ pub struct IssuedApiKey {
 
 /// `POST /v1/api_keys`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     pub name: String,
@@ -48,6 +49,7 @@ pub struct CreateApiKey {
 
 /// `POST /v1/api_keys/{id}/roll`.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RollApiKey {
     /// How long the old secret keeps working, 0 (refused at once) to 7 days.
@@ -57,6 +59,7 @@ pub struct RollApiKey {
 
 /// An API key as the tenant API shows it: never the secret, never its hash.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyView {
     pub id: ApiKeyId,
     pub name: Option<String>,
@@ -94,6 +97,7 @@ struct ActiveKeys {
 
 /// The calling tenant as `GET /v1/tenant` shows it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
     pub tenant_id: TenantId,
     pub name: String,
@@ -105,6 +109,7 @@ pub struct TenantSettings {
 
 /// `PATCH /v1/tenant`: each field present is changed.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTenant {
     /// `Some(None)` (JSON `null`) restores the platform default.

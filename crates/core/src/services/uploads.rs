@@ -47,6 +47,7 @@ const DOCUMENTS_PREFIX: &str = "documents/";
 
 /// `POST /public/sessions/{token}/upload/init`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InitUpload {
     pub step_id: String,
@@ -61,6 +62,7 @@ pub struct InitUpload {
 
 /// Where and until when the browser may PUT the file.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadInitialized {
     pub doc_id: DocId,
     pub upload_url: String,
@@ -70,6 +72,7 @@ pub struct UploadInitialized {
 
 /// `POST /public/sessions/{token}/upload/confirm`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmUpload {
     pub doc_id: String,
@@ -83,6 +86,7 @@ pub struct ConfirmUpload {
 
 /// A confirmed upload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadConfirmed {
     pub doc_id: DocId,
     pub s3_key: String,
@@ -92,6 +96,7 @@ pub struct UploadConfirmed {
 
 /// `POST /public/sessions/{token}/upload` (and `/documents`): the file inline, base64-encoded.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Base64Upload {
     pub step_id: String,
@@ -113,6 +118,7 @@ pub struct FileUpload {
 
 /// A document stored through the legacy endpoint.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DocumentUploaded {
     pub doc_id: DocId,
     pub s3_key: String,

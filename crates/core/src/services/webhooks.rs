@@ -52,6 +52,7 @@ impl Default for WebhookSettings {
 
 /// `POST /v1/webhook_endpoints`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     pub url: String,
@@ -62,6 +63,7 @@ pub struct CreateEndpoint {
 
 /// `PATCH /v1/webhook_endpoints/{id}`.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpoint {
     #[serde(default)]
@@ -76,6 +78,7 @@ pub struct UpdateEndpoint {
 
 /// An endpoint as the tenant sees it; `secret` only in the answers that create one.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EndpointView {
     pub id: WebhookEndpointId,
     pub url: String,
@@ -112,6 +115,7 @@ impl EndpointView {
 
 /// A delivery as the tenant sees it.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryView {
     pub id: String,
     pub event_id: String,
@@ -144,6 +148,7 @@ impl From<DeliveryRecord> for DeliveryView {
 
 /// A page of an endpoint's deliveries, newest first.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryPage {
     pub deliveries: Vec<DeliveryView>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Settings given with a new workflow (beside its definition).
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowSettings {
     #[serde(default)]
@@ -27,6 +28,7 @@ pub struct WorkflowSettings {
 
 /// `PATCH /v1/workflows/{id}`: each field present is changed.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct UpdateWorkflow {
     #[serde(default)]
@@ -40,6 +42,7 @@ pub struct UpdateWorkflow {
 
 /// A workflow in the listing: its head, and whether it is the default.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowSummary {
     pub workflow_id: WorkflowId,
     pub name: String,
@@ -53,6 +56,7 @@ pub struct WorkflowSummary {
 
 /// One page of `GET /v1/workflows`.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkflowPage {
     pub workflows: Vec<WorkflowSummary>,
     pub next_cursor: Option<String>,

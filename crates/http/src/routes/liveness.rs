@@ -1,21 +1,32 @@
 //! Public liveness routes: start an attempt, complete it with the provider's verdict.
 
+use crate::envelope::SuccessBody;
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
+use crate::openapi::PublicErrors;
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::post;
 use axum::Router;
 use kyc_core::services::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `POST …/liveness/start` and `POST …/liveness/complete`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/public/sessions/{access_token}/liveness/start", post(start))
-        .route("/public/sessions/{access_token}/liveness/complete", post(complete))
+    api().split_for_parts().0
 }
 
+/// The routes with their description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(start)).routes(routes!(complete))
+}
+
+/// Starts a face liveness attempt (a provider session, or the sandbox in test mode).
+#[utoipa::path(post, path = "/public/sessions/{access_token}/liveness/start", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body = StartLiveness,
+    responses((status = 201, description = "The attempt, with what the browser component needs", body = SuccessBody<LivenessStarted>), PublicErrors))]
 async fn start(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -24,6 +35,11 @@ async fn start(
     Ok(created(state.services.start_liveness(&token, request).await?))
 }
 
+/// Completes a liveness attempt with the provider's verdict (and the face match, where asked).
+#[utoipa::path(post, path = "/public/sessions/{access_token}/liveness/complete", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body = CompleteLiveness,
+    responses((status = 200, description = "The attempt's outcome", body = SuccessBody<LivenessCompleted>), PublicErrors))]
 async fn complete(
     State(state): State<AppState>,
     Path(token): Path<String>,

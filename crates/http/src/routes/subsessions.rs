@@ -1,30 +1,44 @@
 //! Public subsession routes: related parties' sessions collected by a parent session.
 
+use crate::envelope::SuccessBody;
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query};
+use crate::openapi::PublicErrors;
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::services::{
     CreateSubsession, LinkRegenerated, SubsessionCreated, SubsessionDeleted, SubsessionList,
 };
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Create, list, regenerate the link of, and delete subsessions.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/public/sessions/{access_token}/subsessions", get(list).post(create))
-        .route("/public/sessions/{access_token}/subsessions/{subsession_id}/regenerate", post(regenerate))
-        .route("/public/sessions/{access_token}/subsessions/{subsession_id}", delete(remove))
+    api().split_for_parts().0
 }
 
-#[derive(Deserialize)]
+/// The routes with their description.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(regenerate)).routes(routes!(remove))
+}
+
+/// Which subsessions to list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only those created for this `subsession_collection` step.
     step_id: Option<String>,
 }
 
+/// Adds a related party (beneficial owner, director): a subsession with its own access link.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/subsessions", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body = CreateSubsession,
+    responses((status = 201, description = "The subsession and its access link", body = SuccessBody<SubsessionCreated>), PublicErrors))]
 async fn create(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -33,6 +47,10 @@ async fn create(
     Ok(created(state.services.create_subsession(&token, request).await?))
 }
 
+/// The session's related parties and their progress.
+#[utoipa::path(get, path = "/public/sessions/{access_token}/subsessions", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token"), ListQuery),
+    responses((status = 200, description = "The subsessions", body = SuccessBody<SubsessionList>), PublicErrors))]
 async fn list(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -41,6 +59,10 @@ async fn list(
     Ok(ok(state.services.list_subsessions(&token, query.step_id.as_deref()).await?))
 }
 
+/// A new access link for a subsession; the old one stops working.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/subsessions/{subsession_id}/regenerate", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token"), ("subsession_id" = String, Path, description = "A subsession of this session")),
+    responses((status = 200, description = "The new link", body = SuccessBody<LinkRegenerated>), PublicErrors))]
 async fn regenerate(
     State(state): State<AppState>,
     Path((token, id)): Path<(String, String)>,
@@ -48,6 +70,10 @@ async fn regenerate(
     Ok(ok(state.services.regenerate_subsession_link(&token, &id).await?))
 }
 
+/// Deletes a subsession that has not started.
+#[utoipa::path(delete, path = "/public/sessions/{access_token}/subsessions/{subsession_id}", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token"), ("subsession_id" = String, Path, description = "A subsession of this session")),
+    responses((status = 200, description = "The subsession is deleted", body = SuccessBody<SubsessionDeleted>), PublicErrors))]
 async fn remove(
     State(state): State<AppState>,
     Path((token, id)): Path<(String, String)>,

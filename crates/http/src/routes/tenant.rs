@@ -1,14 +1,16 @@
 //! The tenant API (`/v1/…`), authorized by an API key.
 
+use crate::envelope::SuccessBody;
 use crate::envelope::{accepted, created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query, Tenant};
+use crate::openapi::TenantErrors;
 use crate::AppState;
 use axum::extract::State;
-use axum::routing::{delete, get, post};
 use axum::Router;
 use kyc_core::domain::correction::CorrectionId;
 use kyc_core::domain::evidence::EvidenceBundle;
+use kyc_core::domain::extraction::Extraction;
 use kyc_core::domain::ids::{SessionId, WorkflowId};
 use kyc_core::domain::redaction::Redaction;
 use kyc_core::domain::session::SessionStatus;
@@ -21,39 +23,45 @@ use kyc_core::services::{
     WorkflowPage, WorkflowSettings, WorkflowSummary,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Workflows and sessions of the calling tenant.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/workflows", post(create_workflow).get(list_workflows))
-        .route("/v1/workflows/{workflow_id}", get(get_workflow).patch(update_workflow))
-        .route("/v1/workflows/{workflow_id}/versions", post(create_workflow_version))
-        .route("/v1/sessions", post(create_session).get(list_sessions))
-        .route("/v1/sessions/{session_id}", get(get_session))
-        .route("/v1/sessions/{session_id}/corrections", post(request_corrections))
-        .route("/v1/sessions/{session_id}/cancel", post(cancel_session))
-        .route("/v1/sessions/{session_id}/review", post(review_session))
-        .route("/v1/sessions/{session_id}/resubmit", post(resubmit_step))
-        .route("/v1/sessions/{session_id}/redact", post(redact_session))
-        .route("/v1/sessions/{session_id}/rescreen", post(rescreen_session))
-        .route("/v1/sessions/{session_id}/evidence", get(session_evidence))
-        .route("/v1/sessions/{session_id}/documents/{doc_id}/extract", post(extract_document))
-        .route("/v1/tenant", get(get_tenant).patch(update_tenant))
-        .route("/v1/api_keys", post(create_api_key).get(list_api_keys))
-        .route("/v1/api_keys/{key_id}", delete(revoke_api_key))
-        .route("/v1/api_keys/{key_id}/roll", post(roll_api_key))
-        .route("/v1/webhook_endpoints", post(create_endpoint).get(list_endpoints))
-        .route(
-            "/v1/webhook_endpoints/{endpoint_id}",
-            get(get_endpoint).patch(update_endpoint).delete(delete_endpoint),
-        )
-        .route("/v1/webhook_endpoints/{endpoint_id}/rotate_secret", post(rotate_secret))
-        .route("/v1/webhook_endpoints/{endpoint_id}/test", post(test_endpoint))
-        .route("/v1/webhook_endpoints/{endpoint_id}/deliveries", get(list_deliveries))
-        .route("/v1/webhook_deliveries/{delivery_id}/retry", post(retry_delivery))
+    api().split_for_parts().0
 }
 
-#[derive(Serialize)]
+/// The routes with their description, and the document itself.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_workflow, list_workflows))
+        .routes(routes!(get_workflow, update_workflow))
+        .routes(routes!(create_workflow_version))
+        .routes(routes!(create_session, list_sessions))
+        .routes(routes!(get_session))
+        .routes(routes!(request_corrections))
+        .routes(routes!(cancel_session))
+        .routes(routes!(review_session))
+        .routes(routes!(resubmit_step))
+        .routes(routes!(redact_session))
+        .routes(routes!(rescreen_session))
+        .routes(routes!(session_evidence))
+        .routes(routes!(extract_document))
+        .routes(routes!(get_tenant, update_tenant))
+        .routes(routes!(create_api_key, list_api_keys))
+        .routes(routes!(revoke_api_key))
+        .routes(routes!(roll_api_key))
+        .routes(routes!(create_endpoint, list_endpoints))
+        .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(test_endpoint))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(retry_delivery))
+        .route(crate::openapi::DOCUMENT_PATH, axum::routing::get(crate::openapi::serve_document))
+}
+
+#[derive(Serialize, ToSchema)]
 struct WorkflowCreated {
     workflow_id: WorkflowId,
     version: u32,
@@ -66,7 +74,7 @@ impl From<WorkflowRecord> for WorkflowCreated {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct WorkflowView {
     workflow_id: WorkflowId,
     version: u32,
@@ -75,16 +83,32 @@ struct WorkflowView {
     definition: WorkflowDefinition,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct VersionQuery {
     version: Option<u32>,
+}
+
+/// A new workflow's body (documentation of what `create_workflow` splits by hand: the
+/// definition refuses unknown fields, so `slug` and `default` are taken out first).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct NewWorkflow {
+    #[serde(flatten)]
+    settings: WorkflowSettings,
+    #[serde(flatten)]
+    definition: WorkflowDefinition,
 }
 
 fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
     WorkflowId::parse(text).ok_or_else(|| ApiError::not_found("Workflow not found"))
 }
 
-/// A new workflow's body: its definition, plus `slug` and `default`.
+/// Creates a workflow: its first version, with an optional slug and default flag.
+#[utoipa::path(post, path = "/v1/workflows", tag = "workflows", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = NewWorkflow,
+    responses((status = 201, description = "Creates a workflow", body = SuccessBody<WorkflowCreated>), TenantErrors))]
 async fn create_workflow(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -103,7 +127,10 @@ async fn create_workflow(
     let definition: WorkflowDefinition = serde_json::from_value(body).map_err(invalid)?;
     Ok(created(state.services.create_workflow_with(&caller, definition, settings).await?.into()))
 }
-
+/// The tenant's workflows, one summary each.
+#[utoipa::path(get, path = "/v1/workflows", tag = "workflows", security(("api_key" = [])),
+    params(PageQuery),
+    responses((status = 200, description = "The tenant's workflows, one summary each", body = SuccessBody<WorkflowPage>), TenantErrors))]
 async fn list_workflows(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -111,7 +138,11 @@ async fn list_workflows(
 ) -> Result<Success<WorkflowPage>, ApiError> {
     Ok(ok(state.services.list_workflows(&caller, page.limit, page.cursor).await?))
 }
-
+/// Renames, re-slugs, archives or makes a workflow the default.
+#[utoipa::path(patch, path = "/v1/workflows/{workflow_id}", tag = "workflows", security(("api_key" = [])),
+    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = UpdateWorkflow,
+    responses((status = 200, description = "Renames, re-slugs, archives or makes a workflow the default", body = SuccessBody<WorkflowSummary>), TenantErrors))]
 async fn update_workflow(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -121,7 +152,11 @@ async fn update_workflow(
     let id = workflow_id(&id)?;
     Ok(ok(state.services.update_workflow(&caller, &id, request).await?))
 }
-
+/// Publishes a new version; open sessions keep theirs.
+#[utoipa::path(post, path = "/v1/workflows/{workflow_id}/versions", tag = "workflows", security(("api_key" = [])),
+    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = WorkflowDefinition,
+    responses((status = 201, description = "Publishes a new version; open sessions keep theirs", body = SuccessBody<WorkflowCreated>), TenantErrors))]
 async fn create_workflow_version(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -131,7 +166,10 @@ async fn create_workflow_version(
     let id = workflow_id(&id)?;
     Ok(created(state.services.create_workflow_version(&caller, &id, definition).await?.into()))
 }
-
+/// A workflow's definition, the latest version or the one asked.
+#[utoipa::path(get, path = "/v1/workflows/{workflow_id}", tag = "workflows", security(("api_key" = [])),
+    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), VersionQuery),
+    responses((status = 200, description = "A workflow's definition, the latest version or the one asked", body = SuccessBody<WorkflowView>), TenantErrors))]
 async fn get_workflow(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -148,7 +186,7 @@ async fn get_workflow(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SessionCreated {
     session_id: SessionId,
     access_token: String,
@@ -164,7 +202,11 @@ struct SessionCreated {
     expires_at: i64,
     created_at: Timestamp,
 }
-
+/// Creates a session for an end user: its access token and public link are shown once.
+#[utoipa::path(post, path = "/v1/sessions", tag = "sessions", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = CreateSession,
+    responses((status = 201, description = "Creates a session for an end user", body = SuccessBody<SessionCreated>), TenantErrors))]
 async fn create_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -184,7 +226,10 @@ async fn create_session(
         created_at: new.session.created_at,
     }))
 }
-
+/// A session with everything a reviewer needs: steps, documents, verification report, audit trail.
+#[utoipa::path(get, path = "/v1/sessions/{session_id}", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant")),
+    responses((status = 200, description = "A session with everything a reviewer needs", body = SuccessBody<TenantSessionView>), TenantErrors))]
 async fn get_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -193,13 +238,17 @@ async fn get_session(
     Ok(ok(state.services.tenant_session(&caller, &id).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CorrectionsRequested {
     session_id: String,
     status: SessionStatus,
     correction_ids: Vec<CorrectionId>,
 }
-
+/// Asks the end user to fix steps, each with a customer-facing message.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/corrections", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = RequestCorrections,
+    responses((status = 201, description = "Asks the end user to fix steps, each with a customer-facing message", body = SuccessBody<CorrectionsRequested>), TenantErrors))]
 async fn request_corrections(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -214,12 +263,15 @@ async fn request_corrections(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SessionCanceled {
     session_id: String,
     status: SessionStatus,
 }
-
+/// Cancels an unfinished session.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/cancel", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 200, description = "Cancels an unfinished session", body = SuccessBody<SessionCanceled>), TenantErrors))]
 async fn cancel_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -229,12 +281,15 @@ async fn cancel_session(
     Ok(ok(SessionCanceled { session_id: id, status }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SessionRedacted {
     session_id: String,
     redaction: Redaction,
 }
-
+/// Erases a session's personal data and documents, keeping a tombstone.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/redact", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 202, description = "Erases a session's personal data and documents, keeping a tombstone", body = SuccessBody<SessionRedacted>), TenantErrors))]
 async fn redact_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -243,7 +298,10 @@ async fn redact_session(
     let redaction = state.services.redact_session(&caller, &id).await?;
     Ok(accepted(SessionRedacted { session_id: id, redaction }))
 }
-
+/// Runs the checks again on the current sanctions lists.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/rescreen", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 200, description = "Runs the checks again on the current sanctions lists", body = SuccessBody<TenantSessionView>), TenantErrors))]
 async fn rescreen_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -251,14 +309,20 @@ async fn rescreen_session(
 ) -> Result<Success<TenantSessionView>, ApiError> {
     Ok(ok(state.services.rescreen_session(&caller, &id).await?))
 }
-
+/// The tenant's settings.
+#[utoipa::path(get, path = "/v1/tenant", tag = "account", security(("api_key" = [])),
+    responses((status = 200, description = "The tenant's settings", body = SuccessBody<TenantSettings>), TenantErrors))]
 async fn get_tenant(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
 ) -> Result<Success<TenantSettings>, ApiError> {
     Ok(ok(state.services.tenant_settings(&caller).await?))
 }
-
+/// Changes the tenant's settings.
+#[utoipa::path(patch, path = "/v1/tenant", tag = "account", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = UpdateTenant,
+    responses((status = 200, description = "Changes the tenant's settings", body = SuccessBody<TenantSettings>), TenantErrors))]
 async fn update_tenant(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -266,7 +330,10 @@ async fn update_tenant(
 ) -> Result<Success<TenantSettings>, ApiError> {
     Ok(ok(state.services.update_tenant_settings(&caller, update).await?))
 }
-
+/// A signed evidence bundle of the session.
+#[utoipa::path(get, path = "/v1/sessions/{session_id}/evidence", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant")),
+    responses((status = 200, description = "A signed evidence bundle of the session", body = SuccessBody<EvidenceBundle>), TenantErrors))]
 async fn session_evidence(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -274,7 +341,11 @@ async fn session_evidence(
 ) -> Result<Success<EvidenceBundle>, ApiError> {
     Ok(ok(state.services.evidence_bundle(&caller, &id).await?))
 }
-
+/// Approves or rejects a session waiting for a decision.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/review", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = ReviewSession,
+    responses((status = 200, description = "Approves or rejects a session waiting for a decision", body = SuccessBody<TenantSessionView>), TenantErrors))]
 async fn review_session(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -283,7 +354,11 @@ async fn review_session(
 ) -> Result<Success<TenantSessionView>, ApiError> {
     Ok(ok(state.services.review_session(&caller, &id, request).await?))
 }
-
+/// Reopens a step (and the steps that read it) for the end user.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/resubmit", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = Resubmit,
+    responses((status = 200, description = "Reopens a step (and the steps that read it) for the end user", body = SuccessBody<Resubmitted>), TenantErrors))]
 async fn resubmit_step(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -293,32 +368,40 @@ async fn resubmit_step(
     Ok(ok(state.services.resubmit_step(&caller, &id, request).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ExtractQuery {
     #[serde(default)]
     refresh: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtractBody {
     document_type: String,
 }
-
+/// Reads a session's document again, or returns the stored reading.
+#[utoipa::path(post, path = "/v1/sessions/{session_id}/documents/{doc_id}/extract", tag = "sessions", security(("api_key" = [])),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("doc_id" = String, Path, description = "A document of the session"), ExtractQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = ExtractBody,
+    responses((status = 200, description = "Reads a session's document again, or returns the stored reading", body = SuccessBody<Extraction>), TenantErrors))]
 async fn extract_document(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
     Path((session_id, doc_id)): Path<(String, String)>,
     Query(query): Query<ExtractQuery>,
     Json(body): Json<ExtractBody>,
-) -> Result<Success<kyc_core::domain::extraction::Extraction>, ApiError> {
+) -> Result<Success<Extraction>, ApiError> {
     let extraction = state
         .services
         .tenant_extract(&caller, &session_id, &doc_id, &body.document_type, query.refresh)
         .await?;
     Ok(ok(extraction))
 }
-
+/// The tenant's sessions of the key's mode, newest first, filtered.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", security(("api_key" = [])),
+    params(ListSessions),
+    responses((status = 200, description = "The tenant's sessions of the key's mode, newest first, filtered", body = SuccessBody<SessionPage>), TenantErrors))]
 async fn list_sessions(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -326,7 +409,11 @@ async fn list_sessions(
 ) -> Result<Success<SessionPage>, ApiError> {
     Ok(ok(state.services.list_sessions(&caller, request).await?))
 }
-
+/// Subscribes a URL to events; the signing secret is shown once.
+#[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = CreateEndpoint,
+    responses((status = 201, description = "Subscribes a URL to events; the signing secret is shown once", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn create_endpoint(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -335,18 +422,23 @@ async fn create_endpoint(
     Ok(created(state.services.create_webhook_endpoint(&caller, request).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EndpointList {
     endpoints: Vec<EndpointView>,
 }
-
+/// The tenant's webhook endpoints.
+#[utoipa::path(get, path = "/v1/webhook_endpoints", tag = "webhooks", security(("api_key" = [])),
+    responses((status = 200, description = "The tenant's webhook endpoints", body = SuccessBody<EndpointList>), TenantErrors))]
 async fn list_endpoints(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
 ) -> Result<Success<EndpointList>, ApiError> {
     Ok(ok(EndpointList { endpoints: state.services.list_webhook_endpoints(&caller).await? }))
 }
-
+/// A webhook endpoint.
+#[utoipa::path(get, path = "/v1/webhook_endpoints/{endpoint_id}", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant")),
+    responses((status = 200, description = "A webhook endpoint", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn get_endpoint(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -354,7 +446,11 @@ async fn get_endpoint(
 ) -> Result<Success<EndpointView>, ApiError> {
     Ok(ok(state.services.webhook_endpoint(&caller, &id).await?))
 }
-
+/// Changes an endpoint's URL, events or status.
+#[utoipa::path(patch, path = "/v1/webhook_endpoints/{endpoint_id}", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = UpdateEndpoint,
+    responses((status = 200, description = "Changes an endpoint's URL, events or status", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn update_endpoint(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -364,12 +460,15 @@ async fn update_endpoint(
     Ok(ok(state.services.update_webhook_endpoint(&caller, &id, request).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EndpointDeleted {
     id: String,
     deleted: bool,
 }
-
+/// Deletes an endpoint.
+#[utoipa::path(delete, path = "/v1/webhook_endpoints/{endpoint_id}", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 200, description = "Deletes an endpoint", body = SuccessBody<EndpointDeleted>), TenantErrors))]
 async fn delete_endpoint(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -378,7 +477,10 @@ async fn delete_endpoint(
     state.services.delete_webhook_endpoint(&caller, &id).await?;
     Ok(ok(EndpointDeleted { id, deleted: true }))
 }
-
+/// A new signing secret; the old one signs too for 24 hours.
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{endpoint_id}/rotate_secret", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 200, description = "A new signing secret; the old one signs too for 24 hours", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn rotate_secret(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -386,7 +488,10 @@ async fn rotate_secret(
 ) -> Result<Success<EndpointView>, ApiError> {
     Ok(ok(state.services.rotate_webhook_secret(&caller, &id).await?))
 }
-
+/// Queues a test event to the endpoint.
+#[utoipa::path(post, path = "/v1/webhook_endpoints/{endpoint_id}/test", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 202, description = "Queues a test event to the endpoint", body = SuccessBody<DeliveryView>), TenantErrors))]
 async fn test_endpoint(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -395,13 +500,17 @@ async fn test_endpoint(
     Ok(accepted(state.services.send_test_webhook(&caller, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
     limit: Option<usize>,
     cursor: Option<String>,
 }
-
+/// An endpoint's deliveries, newest first.
+#[utoipa::path(get, path = "/v1/webhook_endpoints/{endpoint_id}/deliveries", tag = "webhooks", security(("api_key" = [])),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), PageQuery),
+    responses((status = 200, description = "An endpoint's deliveries, newest first", body = SuccessBody<DeliveryPage>), TenantErrors))]
 async fn list_deliveries(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -410,7 +519,10 @@ async fn list_deliveries(
 ) -> Result<Success<DeliveryPage>, ApiError> {
     Ok(ok(state.services.list_webhook_deliveries(&caller, &id, page.limit, page.cursor).await?))
 }
-
+/// Sends a delivery again, with the same webhook-id.
+#[utoipa::path(post, path = "/v1/webhook_deliveries/{delivery_id}/retry", tag = "webhooks", security(("api_key" = [])),
+    params(("delivery_id" = String, Path, description = "A webhook delivery"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 202, description = "Sends a delivery again, with the same webhook-id", body = SuccessBody<DeliveryView>), TenantErrors))]
 async fn retry_delivery(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -420,7 +532,7 @@ async fn retry_delivery(
 }
 
 /// A key with its secret: the only answer that ever carries one.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct IssuedKeyView {
     #[serde(flatten)]
     key: ApiKeyView,
@@ -432,7 +544,11 @@ impl From<kyc_core::services::IssuedApiKey> for IssuedKeyView {
         Self { key: ApiKeyView::from(&issued.record), secret: issued.secret.expose().to_owned() }
     }
 }
-
+/// Creates an API key; its secret is shown once.
+#[utoipa::path(post, path = "/v1/api_keys", tag = "account", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = CreateApiKey,
+    responses((status = 201, description = "Creates an API key; its secret is shown once", body = SuccessBody<IssuedKeyView>), TenantErrors))]
 async fn create_api_key(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -441,18 +557,23 @@ async fn create_api_key(
     Ok(created(state.services.create_tenant_api_key(&caller, request).await?.into()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ApiKeyList {
     api_keys: Vec<ApiKeyView>,
 }
-
+/// The tenant's API keys (never their secrets).
+#[utoipa::path(get, path = "/v1/api_keys", tag = "account", security(("api_key" = [])),
+    responses((status = 200, description = "The tenant's API keys (never their secrets)", body = SuccessBody<ApiKeyList>), TenantErrors))]
 async fn list_api_keys(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
 ) -> Result<Success<ApiKeyList>, ApiError> {
     Ok(ok(ApiKeyList { api_keys: state.services.list_api_keys(&caller).await? }))
 }
-
+/// Revokes an API key at once.
+#[utoipa::path(delete, path = "/v1/api_keys/{key_id}", tag = "account", security(("api_key" = [])),
+    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    responses((status = 200, description = "Revokes an API key at once", body = SuccessBody<ApiKeyView>), TenantErrors))]
 async fn revoke_api_key(
     State(state): State<AppState>,
     Tenant(caller): Tenant,
@@ -461,14 +582,18 @@ async fn revoke_api_key(
     Ok(ok(state.services.revoke_api_key(&caller, &id).await?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RolledKey {
     /// The successor, with its secret.
     api_key: IssuedKeyView,
     /// The old key, now `rolled`, with the end of its grace period.
     rolled: ApiKeyView,
 }
-
+/// Replaces a key; the old one works until its grace period ends.
+#[utoipa::path(post, path = "/v1/api_keys/{key_id}/roll", tag = "account", security(("api_key" = [])),
+    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    request_body = RollApiKey,
+    responses((status = 201, description = "Replaces a key; the old one works until its grace period ends", body = SuccessBody<RolledKey>), TenantErrors))]
 async fn roll_api_key(
     State(state): State<AppState>,
     Tenant(caller): Tenant,

@@ -1,32 +1,45 @@
 //! Public document uploads: presigned init → PUT → confirm, and the legacy base64 endpoints.
 
+use crate::envelope::SuccessBody;
 use crate::envelope::{created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path};
+use crate::openapi::PublicErrors;
 use crate::AppState;
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
-use axum::routing::post;
 use axum::Router;
 use kyc_core::services::{
     Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed, UploadInitialized,
 };
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// API Gateway's payload limit: the legacy endpoints take bodies up to this size.
 pub const LEGACY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Upload init/confirm and the base64 upload (with its `/documents` alias).
 pub fn router() -> Router<AppState> {
-    let legacy = post(upload_base64).layer(DefaultBodyLimit::max(LEGACY_BODY_LIMIT));
-    Router::new()
-        .route("/public/sessions/{access_token}/upload/init", post(init))
-        .route("/public/sessions/{access_token}/upload/confirm", post(confirm))
-        .route("/public/sessions/{access_token}/upload", legacy.clone())
-        .route("/public/sessions/{access_token}/documents", legacy)
+    api().split_for_parts().0
 }
 
+/// The routes with their description.
+pub fn api() -> OpenApiRouter<AppState> {
+    let legacy = OpenApiRouter::new()
+        .routes(routes!(upload_base64))
+        .routes(routes!(upload_base64_documents))
+        .layer(DefaultBodyLimit::max(LEGACY_BODY_LIMIT));
+    OpenApiRouter::new().routes(routes!(init)).routes(routes!(confirm)).merge(legacy)
+}
+
+/// Starts a presigned upload: a pending document and the URL to PUT its bytes to.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/upload/init", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body = InitUpload,
+    responses((status = 201, description = "The upload URL, valid for a few minutes", body = SuccessBody<UploadInitialized>), PublicErrors))]
 async fn init(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -35,6 +48,12 @@ async fn init(
     Ok(created(state.services.init_upload(&token, request).await?))
 }
 
+/// Confirms a presigned upload once its bytes are PUT: checks size, type against magic bytes, and
+/// pins the verified object.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/upload/confirm", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body = ConfirmUpload,
+    responses((status = 200, description = "The document is confirmed", body = SuccessBody<UploadConfirmed>), PublicErrors))]
 async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -43,8 +62,26 @@ async fn confirm(
     Ok(ok(state.services.confirm_upload(&token, request).await?))
 }
 
+/// The legacy upload's multipart form (documentation of the body `read_multipart` reads).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct MultipartUpload {
+    step_id: String,
+    document_type: String,
+    /// Defaults to the file part's file name.
+    file_name: Option<String>,
+    /// Defaults to the file part's content type.
+    mime_type: Option<String>,
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
 /// The legacy upload: the file as base64 in a JSON body, or (from older hosted flows) as the
 /// `file` part of a `multipart/form-data` body with the same fields as form fields.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/upload", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body(content((Base64Upload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    responses((status = 200, description = "The document is stored", body = SuccessBody<DocumentUploaded>), PublicErrors))]
 async fn upload_base64(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -67,6 +104,19 @@ async fn upload_base64(
         let Json(body) = Json::<Base64Upload>::from_request(request, &state).await?;
         Ok(ok(state.services.upload_base64(&token, body).await?))
     }
+}
+
+/// The legacy upload under its older path.
+#[utoipa::path(post, path = "/public/sessions/{access_token}/documents", tag = "public",
+    params(("access_token" = String, Path, description = "The session's access token")),
+    request_body(content((Base64Upload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    responses((status = 200, description = "The document is stored", body = SuccessBody<DocumentUploaded>), PublicErrors))]
+async fn upload_base64_documents(
+    state: State<AppState>,
+    token: Path<String>,
+    request: Request,
+) -> Result<Success<DocumentUploaded>, ApiError> {
+    upload_base64(state, token, request).await
 }
 
 /// Reads a multipart upload, keeping at most `limit` bytes of the file: a larger one is refused

@@ -1,0 +1,135 @@
+//! The OpenAPI 3.1 document, generated from the routers: each handler's `#[utoipa::path]` both
+//! registers its axum route and describes it, and the schemas are derived from the very types the
+//! handlers read and write, so the document cannot drift from the code.
+
+use crate::error::ErrorBody;
+use crate::routes;
+use crate::AppState;
+use axum::response::IntoResponse;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+/// Path of the served document.
+pub const DOCUMENT_PATH: &str = "/openapi.json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "KYC onboarding API",
+        description = "Self-hostable KYC/KYB onboarding. Tenant routes (`/v1`) take an API key as a \
+            bearer token. Public routes (`/public/sessions/{access_token}`) are what the end user's \
+            browser calls: the session's access token in the path is their only authorization. \
+            Every answer is an envelope: `{\"status\":\"success\",\"data\":…}` or \
+            `{\"status\":\"error\",\"error\":{code,message},\"meta\":{request_id,timestamp}}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    // Types only responses sets and query parameters name (utoipa registers those of bodies).
+    components(schemas(ErrorBody, kyc_core::services::ReviewFilter)),
+    modifiers(&ApiKeyScheme),
+    tags(
+        (name = "public", description = "The end user's onboarding flow, authorized by the access token"),
+        (name = "workflows", description = "Workflow definitions and their versions"),
+        (name = "sessions", description = "Verification sessions, review and corrections"),
+        (name = "account", description = "The tenant's settings and API keys"),
+        (name = "webhooks", description = "Webhook endpoints and deliveries"),
+    )
+)]
+struct ApiDoc;
+
+/// The `api_key` security scheme: `Authorization: Bearer <key>`.
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, document: &mut Document) {
+        let components = document.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.description = Some("A tenant API key (`kyc_test_…` or `kyc_live_…`).".into());
+        components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every route group with its description, as the dev server serves them.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes::sessions::api())
+        .merge(routes::uploads::api())
+        .merge(routes::extract::api())
+        .merge(routes::liveness::api())
+        .merge(routes::subsessions::api())
+        .merge(routes::tenant::api())
+}
+
+/// The whole document.
+pub fn document() -> Document {
+    api().split_for_parts().1
+}
+
+/// The document as served and committed: pretty JSON with a trailing newline.
+pub fn document_json() -> String {
+    let mut text = document().to_pretty_json().expect("the document serialises");
+    text.push('\n');
+    text
+}
+
+/// `GET /openapi.json`: the document, built once per process.
+pub async fn serve_document() -> impl IntoResponse {
+    static DOCUMENT: LazyLock<String> = LazyLock::new(document_json);
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
+}
+
+/// The errors any public route may answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Documentation only: handlers answer with `ApiError`.
+pub enum PublicErrors {
+    /// `VALIDATION_ERROR`: the request is malformed or breaks a rule of the workflow.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `NOT_FOUND`: the access token is unknown or expired, or the resource does not exist.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// `CONFLICT` and other stable codes: the session's state does not allow this now.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// `PAYLOAD_TOO_LARGE`: the body exceeds the route's limit.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// A stable code naming the state that refuses the request (e.g. `SESSION_NOT_ACTIVE`).
+    #[response(status = 422)]
+    WrongState(ErrorBody),
+    /// A provider (OCR, liveness) failed; retry later.
+    #[response(status = 502)]
+    Upstream(ErrorBody),
+}
+
+/// The errors any tenant route may answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Documentation only: handlers answer with `ApiError`.
+pub enum TenantErrors {
+    /// `VALIDATION_ERROR`: the request is malformed or invalid.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// `UNAUTHORIZED`: no API key, or an unknown, revoked or expired one.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// `FORBIDDEN`: the key may not do this (e.g. a test key on live data).
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// `NOT_FOUND`: no such resource for this tenant.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// `CONFLICT`, `ALREADY_REVIEWED`, `IDEMPOTENCY_IN_PROGRESS`, …: the current state refuses it.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// `PAYLOAD_TOO_LARGE`: the body exceeds the route's limit.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
+    /// `NOT_REVIEWABLE`, `IDEMPOTENCY_CONFLICT`, …: a stable code naming what refuses it.
+    #[response(status = 422)]
+    WrongState(ErrorBody),
+    /// A provider (OCR) failed; retry later.
+    #[response(status = 502)]
+    Upstream(ErrorBody),
+}
