@@ -21,10 +21,20 @@ export class ApiError extends Error {
 export class NetworkError extends Error {}
 
 let retryListener = () => {};
+/// Requests waiting to retry, by request number: the notice stays while any of them waits.
+const retrying = new Map();
+let requests = 0;
 
-/// `listener(attempt, max)` while a retry waits; `listener(null)` once a request settles.
+/// `listener(attempt, max)` while some request waits to retry; `listener(null)` once none does.
 export function onRetry(listener) {
   retryListener = listener;
+}
+
+function retryState(request, attempt) {
+  if (attempt === null) retrying.delete(request);
+  else retrying.set(request, attempt);
+  if (retrying.size === 0) retryListener(null);
+  else retryListener(Math.max(...retrying.values()), RETRIES);
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,25 +45,27 @@ async function request(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  requests += 1;
+  const id = requests;
   for (let attempt = 0; ; attempt++) {
     let response;
     try {
       response = await fetch(API_BASE + path, init);
     } catch (error) {
       if (attempt < RETRIES) {
-        retryListener(attempt + 1, RETRIES);
+        retryState(id, attempt + 1);
         await sleep(500 * 2 ** attempt);
         continue;
       }
-      retryListener(null);
+      retryState(id, null);
       throw new NetworkError(String(error));
     }
     if (RETRYABLE.has(response.status) && attempt < RETRIES) {
-      retryListener(attempt + 1, RETRIES);
+      retryState(id, attempt + 1);
       await sleep(500 * 2 ** attempt);
       continue;
     }
-    retryListener(null);
+    retryState(id, null);
     let envelope = null;
     try {
       envelope = await response.json();
@@ -89,17 +101,19 @@ export function sessionApi(token) {
 /// PUTs `file` to a presigned upload URL, reporting progress (0–1); fetch cannot report upload
 /// progress, XMLHttpRequest can. Network failures are retried like API calls.
 export async function putFile(url, file, onProgress) {
+  requests += 1;
+  const id = requests;
   for (let attempt = 0; ; attempt++) {
     try {
       await putOnce(url, file, onProgress);
-      retryListener(null);
+      retryState(id, null);
       return;
     } catch (error) {
       if (!(error instanceof NetworkError) || attempt >= RETRIES) {
-        retryListener(null);
+        retryState(id, null);
         throw error;
       }
-      retryListener(attempt + 1, RETRIES);
+      retryState(id, attempt + 1);
       await sleep(500 * 2 ** attempt);
     }
   }
