@@ -101,6 +101,7 @@ test('the demo workflow walks end to end, then a correction round', async () => 
 
   // Related parties: add one, its link opens the app for their own session.
   await heading(page).filter({ hasText: 'Beneficial owners' }).waitFor();
+  await page.getByText('Nobody added yet.').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Continue' }).isDisabled(), true);
   await page.getByLabel('Full name').fill('Juan Garcia');
   await page.getByLabel('Email').fill('juan@example.com');

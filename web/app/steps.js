@@ -7,9 +7,13 @@ import { t, formatBytes, countryName } from './i18n.js';
 import { COUNTRY_CODES } from './countries.js';
 
 const config = window.KYC_CONFIG || {};
-const ALLOWED_TYPES = config.allowedMimeTypes || [
-  'image/jpeg', 'image/png', 'image/heic', 'image/heif', 'image/webp', 'application/pdf',
-];
+// A list, or the deployment's comma-separated KYC_ALLOWED_MIME_TYPES (empty: every type).
+const configuredTypes = typeof config.allowedMimeTypes === 'string'
+  ? config.allowedMimeTypes.split(',').map((type) => type.trim().toLowerCase()).filter(Boolean)
+  : config.allowedMimeTypes || [];
+const ALLOWED_TYPES = configuredTypes.length
+  ? configuredTypes
+  : ['image/jpeg', 'image/png', 'image/heic', 'image/heif', 'image/webp', 'application/pdf'];
 const MAX_BYTES = config.maxUploadBytes || 15 * 1024 * 1024;
 const EXTENSION_TYPES = {
   jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', heic: 'image/heic', heif: 'image/heif',
@@ -72,7 +76,7 @@ function checkFile(file) {
 }
 
 function typesHint() {
-  const names = ALLOWED_TYPES.map((type) => type.split('/')[1].toUpperCase().replace('JPEG', 'JPEG'));
+  const names = ALLOWED_TYPES.map((type) => type.split('/')[1].toUpperCase());
   return t('upload.hintTypes', { types: [...new Set(names)].join(', '), size: formatBytes(MAX_BYTES) });
 }
 
@@ -495,6 +499,7 @@ function livenessStep(step, data, ctx) {
   const live = async (id) => {
     let mount;
     try {
+      document.head.append(h('link', { rel: 'stylesheet', href: new URL('./liveness/bundle.css', import.meta.url).href }));
       ({ mount } = await import('./liveness/bundle.js'));
     } catch {
       show(box, t('liveness.unavailable'));
@@ -540,7 +545,8 @@ function partiesStep(step, data, ctx) {
     h('div', { class: 'actions' }, add),
   );
   const listArea = h('div', { class: 'party-list', 'aria-live': 'polite' });
-  const next = h('button', { type: 'button', class: 'primary' }, ctx.correction ? t('correction.done') : t('continue'));
+  // Enabled once the listing says the step may complete.
+  const next = h('button', { type: 'button', class: 'primary', disabled: true }, ctx.correction ? t('correction.done') : t('continue'));
   let listing = null;
 
   const reload = async () => {
@@ -593,8 +599,8 @@ function partiesStep(step, data, ctx) {
         onclick: async () => {
           try {
             await ctx.api.regenerateSubsession(party.subsession_id);
-            show(status, t('parties.regenerated'), 'info');
             await reload();
+            show(status, t('parties.regenerated'), 'info');
           } catch (error) {
             show(box, errorText(error));
           }
@@ -606,8 +612,8 @@ function partiesStep(step, data, ctx) {
           if (!window.confirm(t('parties.confirmDelete', { name: party.label }))) return;
           try {
             await ctx.api.deleteSubsession(party.subsession_id);
-            show(status, t('parties.deleted', { name: party.label }), 'info');
             await reload();
+            show(status, t('parties.deleted', { name: party.label }), 'info');
           } catch (error) {
             show(box, errorText(error));
           }
@@ -647,8 +653,8 @@ function partiesStep(step, data, ctx) {
         metadata: Object.keys(metadata).length ? metadata : undefined,
       });
       form.reset();
-      show(status, t('parties.added', { name: label }), 'info');
       await reload();
+      show(status, t('parties.added', { name: label }), 'info');
     } catch (error) {
       show(box, errorText(error));
     } finally {
