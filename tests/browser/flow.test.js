@@ -226,3 +226,87 @@ test('the country list is the one the server accepts', async () => {
   const { COUNTRY_CODES } = await import(path.join(REPO, 'web/app/countries.js'));
   assert.deepEqual(COUNTRY_CODES, server);
 });
+
+/// A workflow that reads the passport (test mode: the sandbox's specimen, ANNA MARIA ERIKSSON),
+/// asks for every form field type and decides automatically.
+async function checkedWorkflow() {
+  const workflow = await server.tenant('POST', '/v1/workflows', {
+    name: 'Checked',
+    completion_redirect_url: 'https://example.com/kyc-complete',
+    resolution_config: { auto_resolve: true },
+    verification_config: { auto_reject: true },
+    steps: [
+      {
+        step_id: 'passport', name: 'Passport', type: 'document_upload', extract: true,
+        document_requirements: [{ document_type: 'passport', label: 'Passport' }],
+      },
+      {
+        step_id: 'about', name: 'About you', type: 'form_fill', custom_fields: [
+          { field_id: 'full_name', name: 'Legal name', type: 'text', required: true },
+          { field_id: 'date_of_birth', name: 'Birth date', type: 'date', required: true },
+          { field_id: 'bio', name: 'About your business', type: 'textarea' },
+          { field_id: 'income', name: 'Yearly income', type: 'number' },
+          { field_id: 'products', name: 'Products', type: 'multiselect', options: ['cards', 'loans'] },
+          { field_id: 'terms', name: 'I accept the terms', type: 'checkbox', required: true },
+          { field_id: 'proof', name: 'Proof of address', type: 'file' },
+        ],
+      },
+    ],
+  });
+  return workflow.workflow_id;
+}
+
+async function walkChecked(fileName) {
+  const session = await server.tenant('POST', '/v1/sessions', { workflow_id: await checkedWorkflow() });
+  const { page, context, problems } = await openPage(session.public_url);
+  await heading(page).filter({ hasText: 'Passport' }).waitFor();
+  const png = await readFile(path.join(FIXTURES, 'id-card-sample.png'));
+  await page.getByLabel('Choose a file: Passport').setInputFiles({ name: fileName, mimeType: 'image/png', buffer: png });
+  await page.getByText('Is this information correct?').waitFor();
+  assert.match(await page.locator('.extracted').textContent(), /ERIKSSON/);
+  await screenshots(page, `11-extraction-${fileName.replace('.png', '')}`);
+  await page.getByRole('button', { name: 'Yes, it is correct' }).click();
+  await page.getByText(`Uploaded: ${fileName}`).waitFor();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await heading(page).filter({ hasText: 'About you' }).waitFor();
+  await page.getByLabel('Legal name').fill('Anna Maria Eriksson');
+  await page.getByLabel('Birth date').fill('1974-08-12');
+  await page.getByLabel('About your business').fill('Coffee roasting\nand a small shop');
+  await page.getByLabel('Yearly income').fill('52000.5');
+  await page.getByLabel('cards').check();
+  await page.getByLabel('Choose a file: Proof of address').setInputFiles(path.join(FIXTURES, 'id-card-sample.png'));
+  await page.getByText('Current file: id-card-sample.png').waitFor();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  // The required checkbox was left unticked: the server's "required" message sits next to it.
+  await page.locator('#f-about-terms-error').filter({ hasText: 'This field is required.' }).waitFor();
+  await accessible(page, 'every field type');
+  await screenshots(page, '12-every-field-type');
+  await page.getByLabel('I accept the terms').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  return { page, context, problems, session };
+}
+
+test('a passport read for confirmation, every field type, and an automatic approval', async () => {
+  const { page, context, problems, session } = await walkChecked('passport.png');
+  await heading(page).filter({ hasText: 'Verified' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Return to the website' }).getAttribute('href'), 'https://example.com/kyc-complete');
+  await accessible(page, 'the approved page');
+  await screenshots(page, '13-approved');
+  const stored = await server.tenant('GET', `/v1/sessions/${session.session_id}`);
+  const form = stored.steps.find((s) => s.step_id === 'about').form_data;
+  assert.deepEqual({ ...form, proof: typeof form.proof }, {
+    full_name: 'Anna Maria Eriksson', date_of_birth: '1974-08-12', bio: 'Coffee roasting\nand a small shop',
+    income: 52000.5, products: ['cards'], terms: true, proof: 'string',
+  });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('an automatic rejection shows its customer-facing reasons', async () => {
+  const { page, context } = await walkChecked('expired-passport.png');
+  await heading(page).filter({ hasText: 'We could not verify you' }).waitFor();
+  assert.ok((await page.locator('.end li').count()) > 0, 'the reasons are listed');
+  await screenshots(page, '14-rejected');
+  await context.close();
+});

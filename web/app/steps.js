@@ -131,9 +131,9 @@ function filePicker(ctx, { stepId, documentType, label, capture, onUploaded }) {
       await onUploaded(docId, file);
     } catch (error) {
       show(box, errorText(error));
-      inputs.forEach((input) => { input.disabled = false; });
-      progressBar.hidden = true;
     }
+    inputs.forEach((input) => { input.disabled = false; });
+    progressBar.hidden = true;
   };
   const chooseId = uid('file');
   const choose = h('input', {
