@@ -31,7 +31,7 @@ test-browser:
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	$(CARGO) build --bin kyc-dev-server
 	cd tests/browser && KYC_DEV_SERVER="$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/kyc-dev-server" \
-		node --test --test-concurrency=1 flow.test.js
+		node --test flow.test.js
 
 ## Reformat the code.
 fmt:
