@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: dev test fmt venv lint-template package bench-cold venv-package
+.PHONY: dev test test-browser fmt venv lint-template package bench-cold venv-package web-liveness
 
 ## Build and run the whole API locally on the embedded store, with demo data (PORT=3000 by default).
 dev:
@@ -17,6 +17,21 @@ test: venv lint-template
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	infra/with-emulator.sh $(CARGO) test --workspace
+	$(MAKE) test-browser
+
+## The reference frontend (web/app) in the system's headless Chromium, driven by playwright-core
+## against a dev server of its own (tests/browser). Chromium, Node and npm come from the OS
+## packages: installed when missing if we are root, else the one command to run is printed.
+## Screenshots of every step (desktop and 360 px) land in target/browser-screenshots/.
+BROWSER_PACKAGES := $(if $(shell command -v chromium),,chromium) $(if $(shell command -v npm),,nodejs npm)
+test-browser:
+	@if [ -n "$(strip $(BROWSER_PACKAGES))" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+		else echo "missing $(strip $(BROWSER_PACKAGES)): run  sudo apt-get install -y $(strip $(BROWSER_PACKAGES))" >&2; exit 1; fi; fi
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	$(CARGO) build --bin kyc-dev-server
+	cd tests/browser && KYC_DEV_SERVER="$(abspath $(or $(CARGO_TARGET_DIR),target))/debug/kyc-dev-server" \
+		node --test flow.test.js
 
 ## Reformat the code.
 fmt:
@@ -39,12 +54,21 @@ lint-template: venv
 ## Build every function for Lambda into .aws-sam/build (`sam build`, then `sam deploy`), arm64 by
 ## default (ARCH=x86_64 for Intel); cargo-lambda and its Zig linker come from .venv/.
 ARCH ?= arm64
-package: venv-package
+package: venv-package web-liveness
 	rustup target add $(if $(filter arm64,$(ARCH)),aarch64,x86_64)-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 sam build --parameter-overrides Architecture=$(ARCH)
 	@for f in .aws-sam/build/*Function/bootstrap; do \
 		awk -v f="$$f" -v s="$$(stat -c %s "$$f")" 'BEGIN { printf "%-45s %6.2f MB\n", f, s / 1e6 }'; done
 	@if [ "$(ARCH)" != arm64 ]; then echo "built for $(ARCH): deploy with --parameter-overrides Architecture=$(ARCH)"; fi
+
+## The live-mode liveness bundle of the reference frontend (AWS Amplify UI's
+## FaceLivenessDetectorCore, pinned in web/liveness/package-lock.json) into
+## target/web/app/liveness/, which infra/deploy-web.sh uploads beside web/app. Only `make package`
+## needs it: `make dev` and `make test` run test-mode sessions, whose liveness is the sandbox.
+web-liveness:
+	cd web/liveness && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf target/web/app/liveness
+	cd web/liveness && OUT_DIR="$(CURDIR)/target/web/app/liveness" npm run build
 
 ## Cold start of each function binary against a hello-world lambda_http one (bench/cold_start.py).
 bench-cold:

@@ -2,6 +2,7 @@
 //! seeded demo tenant. Started by `make dev`.
 
 mod seed;
+mod web;
 
 use kyc_core::services::Services;
 use kyc_http::{app, routes, AppState};
@@ -36,6 +37,8 @@ async fn main() -> anyhow::Result<()> {
     // The hosted frontend may run on another origin and call the API (and the upload URLs) from
     // the browser: the configured origins may, as API Gateway allows `FrontendOrigin` on AWS.
     let app = app.layer(cors(&config.frontend_origins)?);
+    // The reference frontend (web/app): a browser opening a session's link gets the app.
+    let app = app.merge(web::router(&config)).layer(axum::middleware::from_fn(web::open_links_in_the_app));
     let listener =
         tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port))).await?;
     print_banner(&demo);
@@ -132,6 +135,8 @@ KYC backend running at {base_url}   (Ctrl-C stops it; demo data in .dev/demo.jso
   Workflow             {workflow_id}
   Session              {session_id}
   Public URL           {base_url}/public/sessions/{access_token}
+
+Open the public URL in a browser to walk through the demo session (the reference frontend, web/app).
 
 Try it:
   curl -s {base_url}/public/sessions/{access_token}
