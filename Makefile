@@ -17,7 +17,19 @@ test: venv lint-template
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	infra/with-emulator.sh $(CARGO) test --workspace
+	$(MAKE) fuzz
 	$(MAKE) test-browser
+
+## Schemathesis on docs/openapi.json (validated as OpenAPI 3.1 first) against a dev server it
+## starts on a free loopback port: every check, seeded and deterministic, ~1 minute.
+fuzz: venv
+	$(VENV)/bin/openapi-spec-validator docs/openapi.json
+	$(CARGO) build --bin kyc-dev-server
+	$(VENV)/bin/python tests/fuzz/run.py
+
+## Regenerate docs/openapi.json from the code (a test fails while it differs).
+openapi:
+	KYC_UPDATE_OPENAPI=1 $(CARGO) test -p kyc-http --test openapi
 
 ## The reference frontend (web/app) in the system's headless Chromium, driven by playwright-core
 ## against a dev server of its own (tests/browser). Chromium, Node and npm come from the OS

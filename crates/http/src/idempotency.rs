@@ -47,8 +47,10 @@ pub async fn idempotency(State(state): State<AppState>, request: Request, next: 
 }
 
 async fn keyed(state: &AppState, route: &str, request: Request, next: Next) -> Result<Response, ApiError> {
-    let key = presented_key(&request)?;
+    // Authentication first: a caller without a valid key learns only that (401), whatever else
+    // is wrong with the request.
     let caller = state.services.authenticate(bearer(request.headers())?).await?;
+    let key = presented_key(&request)?;
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(caller.clone());
     let body = axum::body::to_bytes(body, MAX_REQUEST_BYTES).await.map_err(|_| {

@@ -9,7 +9,8 @@ use axum::response::IntoResponse;
 use std::sync::LazyLock;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
-use utoipa::{IntoResponses, Modify, OpenApi};
+use utoipa::openapi::{schema::Schema, RefOr};
+use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 /// Path of the served document.
@@ -51,6 +52,97 @@ impl Modify for ApiKeyScheme {
     }
 }
 
+/// OpenAPI links: where the identifiers an answer creates are used next (create → read → act),
+/// so clients and the fuzzer's stateful phase can follow a resource through its life.
+struct Links;
+
+/// (operation, its success status, the parameter each later operation takes from the answer,
+/// where in the answer (or the request) it is, the later operations).
+const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
+    (
+        "create_workflow",
+        "201",
+        "workflow_id",
+        "$response.body#/data/workflow_id",
+        &["get_workflow", "update_workflow", "create_workflow_version"],
+    ),
+    (
+        "create_session",
+        "201",
+        "session_id",
+        "$response.body#/data/session_id",
+        &[
+            "get_session",
+            "cancel_session",
+            "review_session",
+            "request_corrections",
+            "resubmit_step",
+            "redact_session",
+            "rescreen_session",
+            "session_evidence",
+        ],
+    ),
+    (
+        "create_session",
+        "201",
+        "access_token",
+        "$response.body#/data/access_token",
+        &[
+            "session_state",
+            "workflow",
+            "complete_step",
+            "init",
+            "upload_base64",
+            "extract",
+            "start",
+            "list",
+            "create",
+        ],
+    ),
+    ("create", "201", "subsession_id", "$response.body#/data/subsession_id", &["regenerate", "remove"]),
+    (
+        "create_endpoint",
+        "201",
+        "endpoint_id",
+        "$response.body#/data/id",
+        &[
+            "get_endpoint",
+            "update_endpoint",
+            "delete_endpoint",
+            "rotate_secret",
+            "test_endpoint",
+            "list_deliveries",
+        ],
+    ),
+    ("test_endpoint", "202", "delivery_id", "$response.body#/data/id", &["retry_delivery"]),
+    ("create_api_key", "201", "key_id", "$response.body#/data/id", &["revoke_api_key", "roll_api_key"]),
+];
+
+impl Modify for Links {
+    fn modify(&self, document: &mut Document) {
+        use utoipa::openapi::link::LinkBuilder;
+        let paths = document.paths.paths.values_mut();
+        let operations = paths.flat_map(|item| {
+            [&mut item.get, &mut item.post, &mut item.patch, &mut item.delete].into_iter().flatten()
+        });
+        for operation in operations {
+            let Some(id) = operation.operation_id.clone() else { continue };
+            for &(from, status, parameter, value, targets) in LINKS.iter().filter(|l| l.0 == id) {
+                let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) else {
+                    panic!("{from} has no {status} answer to link from");
+                };
+                for target in targets {
+                    let mut link = LinkBuilder::new().operation_id(*target).parameter(parameter, value);
+                    if parameter == "subsession_id" {
+                        link = link.parameter("access_token", "$request.path.access_token");
+                    }
+                    response.links.insert(format!("{target}_{parameter}"), link.build().into());
+                }
+            }
+        }
+    }
+}
+
 /// Every route group with its description, as the dev server serves them.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -62,9 +154,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(routes::tenant::api())
 }
 
-/// The whole document.
+/// The whole document, its links included.
 pub fn document() -> Document {
-    api().split_for_parts().1
+    let mut document = api().split_for_parts().1;
+    Links.modify(&mut document);
+    document
 }
 
 /// The document as served and committed: pretty JSON with a trailing newline.
@@ -80,6 +174,23 @@ pub async fn serve_document() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
 
+/// The object schema of `T` with more properties: how a struct that refuses unknown fields looks
+/// on the wire when more fields are written beside it (an `allOf` would forbid them).
+pub(crate) fn extended<T: PartialSchema>(
+    extra: impl IntoIterator<Item = (&'static str, RefOr<Schema>, bool)>,
+) -> RefOr<Schema> {
+    let mut schema = T::schema();
+    if let RefOr::T(Schema::Object(object)) = &mut schema {
+        for (name, property, required) in extra {
+            object.properties.insert(name.to_owned(), property);
+            if required {
+                object.required.push(name.to_owned());
+            }
+        }
+    }
+    schema
+}
+
 /// The errors any public route may answer.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // Documentation only: handlers answer with `ApiError`.
@@ -87,6 +198,9 @@ pub enum PublicErrors {
     /// `VALIDATION_ERROR`: the request is malformed or breaks a rule of the workflow.
     #[response(status = 400)]
     BadRequest(ErrorBody),
+    /// `FORBIDDEN`: an earlier step must be completed first.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
     /// `NOT_FOUND`: the access token is unknown or expired, or the resource does not exist.
     #[response(status = 404)]
     NotFound(ErrorBody),

@@ -47,6 +47,7 @@ fn every_route_is_documented_with_its_envelope_and_errors() {
         let tenant = path.starts_with("/v1/");
         assert_eq!(responses.contains_key("401"), tenant, "{path}: 401 only with an API key");
         assert_eq!(!operation["security"].is_null(), tenant, "{path}: the API key scheme");
+        assert!(tenant || responses.contains_key("403"), "{path}: an earlier step may be required first");
     }
     assert_eq!(document["components"]["securitySchemes"]["api_key"]["scheme"], "bearer");
 }
@@ -78,4 +79,58 @@ fn every_reference_resolves() {
     missing.sort_unstable();
     missing.dedup();
     assert!(missing.is_empty(), "dangling references: {missing:?}");
+}
+
+/// The links lead from each creating operation to operations that exist and take the parameter.
+#[test]
+fn links_lead_from_what_creates_a_resource_to_what_uses_it() {
+    let document: serde_json::Value = serde_json::from_str(&kyc_http::openapi::document_json()).unwrap();
+    let operations: Vec<&serde_json::Value> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .collect();
+    let by_id = |id: &str| operations.iter().find(|op| op["operationId"] == id).copied();
+    let mut count = 0;
+    for operation in &operations {
+        for response in operation["responses"].as_object().unwrap().values() {
+            for link in response["links"].as_object().into_iter().flat_map(|l| l.values()) {
+                let target =
+                    by_id(link["operationId"].as_str().unwrap()).expect("the linked operation exists");
+                let parameters: Vec<&str> = target["parameters"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                for name in link["parameters"].as_object().unwrap().keys() {
+                    assert!(parameters.contains(&name.as_str()), "{} takes no {name}", link["operationId"]);
+                }
+                count += 1;
+            }
+        }
+    }
+    assert!(count >= 30, "{count} links");
+    let session_links = &by_id("create_session").unwrap()["responses"]["201"]["links"];
+    assert_eq!(
+        session_links["get_session_session_id"]["parameters"]["session_id"],
+        "$response.body#/data/session_id"
+    );
+}
+
+/// A struct that refuses unknown fields, written with more fields beside it (a workflow with its
+/// id), is one object in the document: an `allOf` of it would forbid those fields, and valid
+/// answers failed validation (found by Schemathesis).
+#[test]
+fn a_workflow_is_one_object_with_its_definition_and_its_id() {
+    let document: serde_json::Value = serde_json::from_str(&kyc_http::openapi::document_json()).unwrap();
+    let view = &document["components"]["schemas"]["SuccessBody_WorkflowView"]["properties"]["data"];
+    assert!(view["allOf"].is_null(), "{view}");
+    assert_eq!(view["additionalProperties"], false);
+    for name in ["workflow_id", "version", "created_at", "name", "steps"] {
+        assert!(!view["properties"][name].is_null(), "{name} in {view}");
+    }
+    let new = &document["components"]["schemas"]["NewWorkflow"];
+    assert!(!new["properties"]["slug"].is_null() && !new["properties"]["steps"].is_null(), "{new}");
 }

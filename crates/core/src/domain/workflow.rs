@@ -277,9 +277,11 @@ pub struct Branding {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowDefinition {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub steps: Vec<Step>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_redirect_url: Option<String>,
@@ -769,9 +771,22 @@ pub struct WorkflowHead {
 /// A tenant's unique, human-chosen name for a workflow (`basic-kyc`): 1–64 lowercase letters,
 /// digits and dashes, starting with a letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct WorkflowSlug(String);
+
+/// In OpenAPI documents: a string of the slug alphabet.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for WorkflowSlug {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[a-z0-9][a-z0-9-]{0,63}$"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for WorkflowSlug {}
 
 impl WorkflowSlug {
     pub fn parse(text: &str) -> Option<Self> {

@@ -41,6 +41,7 @@ pub struct ReviewSession {
 pub struct Resubmit {
     pub step_id: StepId,
     /// What the end user reads next to each reopened step.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1000))]
     pub message: String,
 }
 

@@ -29,6 +29,7 @@ const WAIT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis
 pub struct ExtractRequest {
     pub doc_id: String,
     /// The kind of identity document (`passport`, `id_card`, …), not the upload's type.
+    #[cfg_attr(feature = "openapi", schema(value_type = DocumentKind))]
     pub document_type: String,
 }
 

@@ -22,6 +22,7 @@ const MAX_NOTE_CHARS: usize = 2_000;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RequestCorrections {
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 20))]
     pub items: Vec<CorrectionItem>,
 }
 
@@ -35,6 +36,7 @@ pub struct CorrectionItem {
     pub field_ids: Vec<FieldId>,
     #[serde(default)]
     pub document_types: Vec<DocumentType>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 1000))]
     pub message: String,
     #[serde(default)]
     pub internal_note: Option<String>,

@@ -37,13 +37,22 @@ pub struct CreateSession {
     #[serde(default)]
     pub workflow_version: Option<u32>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub external_reference: Option<String>,
     #[serde(default)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 7_776_000))]
     pub expires_in_seconds: Option<i64>,
     /// Where the frontend sends the end user when done (https; http too for test-mode sessions).
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            format = "uri",
+            pattern = "^https?://[a-z0-9]+(\\.[a-z0-9]+)*(:[1-9][0-9]{0,3})?(/[^\\s]*)?$"
+        )
+    )]
     pub redirect_url: Option<String>,
     /// Related parties known up front: each gets its session under the collection step its
     /// `role` names, created with this one.

@@ -34,6 +34,7 @@ const ATTEMPTS: usize = 30;
 #[serde(deny_unknown_fields)]
 pub struct CreateSubsession {
     pub step_id: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub label: String,
     #[serde(default)]
     pub metadata: Option<serde_json::Map<String, serde_json::Value>>,

@@ -44,6 +44,7 @@ pub struct IssuedApiKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
 }
 
@@ -54,6 +55,7 @@ pub struct CreateApiKey {
 pub struct RollApiKey {
     /// How long the old secret keeps working, 0 (refused at once) to 7 days.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604_800))]
     pub grace_period_seconds: i64,
 }
 
@@ -114,6 +116,7 @@ pub struct TenantSettings {
 pub struct UpdateTenant {
     /// `Some(None)` (JSON `null`) restores the platform default.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 30, maximum = 3650))]
     pub retention_days: Option<Option<u32>>,
 }
 

@@ -55,6 +55,8 @@ impl Default for WebhookSettings {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 2048))]
+    #[cfg_attr(feature = "openapi", schema(format = "uri"))]
     pub url: String,
     pub events: Vec<String>,
     #[serde(default)]

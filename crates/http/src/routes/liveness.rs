@@ -25,7 +25,7 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// Starts a face liveness attempt (a provider session, or the sandbox in test mode).
 #[utoipa::path(post, path = "/public/sessions/{access_token}/liveness/start", tag = "public",
     params(("access_token" = String, Path, description = "The session's access token")),
-    request_body = StartLiveness,
+    request_body(content = StartLiveness, example = json!({"step_id": "liveness", "test_outcome": "pass"})),
     responses((status = 201, description = "The attempt, with what the browser component needs", body = SuccessBody<LivenessStarted>), PublicErrors))]
 async fn start(
     State(state): State<AppState>,

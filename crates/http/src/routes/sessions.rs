@@ -44,7 +44,7 @@ struct CompleteStep {
 #[utoipa::path(post, path = "/public/sessions/{access_token}/step/{step_id}/complete", tag = "public",
     params(("access_token" = String, Path, description = "The session's access token"),
            ("step_id" = String, Path, description = "A step of the session's workflow")),
-    request_body = CompleteStep,
+    request_body(content = CompleteStep, example = json!({"form_data": {"full_name": "Ada Lovelace"}})),
     responses((status = 200, description = "The step is complete", body = SuccessBody<StepCompleted>), PublicErrors))]
 async fn complete_step(
     State(state): State<AppState>,

@@ -37,7 +37,7 @@ struct ListQuery {
 /// Adds a related party (beneficial owner, director): a subsession with its own access link.
 #[utoipa::path(post, path = "/public/sessions/{access_token}/subsessions", tag = "public",
     params(("access_token" = String, Path, description = "The session's access token")),
-    request_body = CreateSubsession,
+    request_body(content = CreateSubsession, example = json!({"step_id": "ubos", "label": "Jane Doe"})),
     responses((status = 201, description = "The subsession and its access link", body = SuccessBody<SubsessionCreated>), PublicErrors))]
 async fn create(
     State(state): State<AppState>,

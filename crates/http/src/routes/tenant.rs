@@ -4,6 +4,7 @@ use crate::envelope::SuccessBody;
 use crate::envelope::{accepted, created, ok, Success};
 use crate::error::ApiError;
 use crate::extract::{Json, Path, Query, Tenant};
+use crate::openapi::extended;
 use crate::openapi::TenantErrors;
 use crate::AppState;
 use axum::extract::State;
@@ -15,6 +16,7 @@ use kyc_core::domain::ids::{SessionId, WorkflowId};
 use kyc_core::domain::redaction::Redaction;
 use kyc_core::domain::session::SessionStatus;
 use kyc_core::domain::time::Timestamp;
+use kyc_core::domain::workflow::WorkflowSlug;
 use kyc_core::domain::workflow::{WorkflowDefinition, WorkflowRecord};
 use kyc_core::services::{
     ApiKeyView, CreateApiKey, CreateEndpoint, CreateSession, CreatedParticipant, DeliveryPage, DeliveryView,
@@ -23,7 +25,8 @@ use kyc_core::services::{
     WorkflowPage, WorkflowSettings, WorkflowSummary,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::{schema::Schema, Ref, RefOr};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -74,7 +77,7 @@ impl From<WorkflowRecord> for WorkflowCreated {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 struct WorkflowView {
     workflow_id: WorkflowId,
     version: u32,
@@ -83,21 +86,49 @@ struct WorkflowView {
     definition: WorkflowDefinition,
 }
 
+/// A workflow as the tenant reads it: its definition, with its id, version and creation time
+/// beside the definition's fields.
+impl PartialSchema for WorkflowView {
+    fn schema() -> RefOr<Schema> {
+        extended::<WorkflowDefinition>([
+            ("workflow_id", RefOr::Ref(Ref::from_schema_name("WorkflowId")), true),
+            ("version", <u32 as PartialSchema>::schema(), true),
+            ("created_at", <Timestamp as PartialSchema>::schema(), true),
+        ])
+    }
+}
+
+impl ToSchema for WorkflowView {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <WorkflowDefinition as ToSchema>::schemas(schemas);
+        schemas.push(("WorkflowId".into(), <WorkflowId as PartialSchema>::schema()));
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 struct VersionQuery {
     version: Option<u32>,
 }
 
-/// A new workflow's body (documentation of what `create_workflow` splits by hand: the
-/// definition refuses unknown fields, so `slug` and `default` are taken out first).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct NewWorkflow {
-    #[serde(flatten)]
-    settings: WorkflowSettings,
-    #[serde(flatten)]
-    definition: WorkflowDefinition,
+/// A new workflow's body: a definition with `slug` and `default` beside its fields
+/// (`create_workflow` takes those two out first, the definition refusing unknown fields).
+struct NewWorkflow;
+
+impl PartialSchema for NewWorkflow {
+    fn schema() -> RefOr<Schema> {
+        extended::<WorkflowDefinition>([
+            ("slug", RefOr::Ref(Ref::from_schema_name("WorkflowSlug")), false),
+            ("default", <bool as PartialSchema>::schema(), false),
+        ])
+    }
+}
+
+impl ToSchema for NewWorkflow {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <WorkflowDefinition as ToSchema>::schemas(schemas);
+        schemas.push(("WorkflowSlug".into(), <WorkflowSlug as PartialSchema>::schema()));
+    }
 }
 
 fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
@@ -106,8 +137,10 @@ fn workflow_id(text: &str) -> Result<WorkflowId, ApiError> {
 
 /// Creates a workflow: its first version, with an optional slug and default flag.
 #[utoipa::path(post, path = "/v1/workflows", tag = "workflows", security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
-    request_body = NewWorkflow,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
+    request_body(content = NewWorkflow, example = json!({"name": "Basic KYC", "slug": "basic-kyc",
+        "steps": [{"step_id": "about", "name": "About you", "type": "form_fill", "custom_fields": [
+            {"field_id": "full_name", "name": "Full name", "type": "text", "required": true}]}]})),
     responses((status = 201, description = "Creates a workflow", body = SuccessBody<WorkflowCreated>), TenantErrors))]
 async fn create_workflow(
     State(state): State<AppState>,
@@ -140,7 +173,7 @@ async fn list_workflows(
 }
 /// Renames, re-slugs, archives or makes a workflow the default.
 #[utoipa::path(patch, path = "/v1/workflows/{workflow_id}", tag = "workflows", security(("api_key" = [])),
-    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = UpdateWorkflow,
     responses((status = 200, description = "Renames, re-slugs, archives or makes a workflow the default", body = SuccessBody<WorkflowSummary>), TenantErrors))]
 async fn update_workflow(
@@ -154,7 +187,7 @@ async fn update_workflow(
 }
 /// Publishes a new version; open sessions keep theirs.
 #[utoipa::path(post, path = "/v1/workflows/{workflow_id}/versions", tag = "workflows", security(("api_key" = [])),
-    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("workflow_id" = String, Path, description = "A workflow of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = WorkflowDefinition,
     responses((status = 201, description = "Publishes a new version; open sessions keep theirs", body = SuccessBody<WorkflowCreated>), TenantErrors))]
 async fn create_workflow_version(
@@ -204,8 +237,9 @@ struct SessionCreated {
 }
 /// Creates a session for an end user: its access token and public link are shown once.
 #[utoipa::path(post, path = "/v1/sessions", tag = "sessions", security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
-    request_body = CreateSession,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
+    request_body(content = CreateSession, example = json!({"workflow_slug": "demo-kyc",
+        "external_reference": "customer-42", "metadata": {"plan": "gold"}})),
     responses((status = 201, description = "Creates a session for an end user", body = SuccessBody<SessionCreated>), TenantErrors))]
 async fn create_session(
     State(state): State<AppState>,
@@ -246,7 +280,7 @@ struct CorrectionsRequested {
 }
 /// Asks the end user to fix steps, each with a customer-facing message.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/corrections", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = RequestCorrections,
     responses((status = 201, description = "Asks the end user to fix steps, each with a customer-facing message", body = SuccessBody<CorrectionsRequested>), TenantErrors))]
 async fn request_corrections(
@@ -270,7 +304,7 @@ struct SessionCanceled {
 }
 /// Cancels an unfinished session.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/cancel", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 200, description = "Cancels an unfinished session", body = SuccessBody<SessionCanceled>), TenantErrors))]
 async fn cancel_session(
     State(state): State<AppState>,
@@ -288,7 +322,7 @@ struct SessionRedacted {
 }
 /// Erases a session's personal data and documents, keeping a tombstone.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/redact", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 202, description = "Erases a session's personal data and documents, keeping a tombstone", body = SuccessBody<SessionRedacted>), TenantErrors))]
 async fn redact_session(
     State(state): State<AppState>,
@@ -300,7 +334,7 @@ async fn redact_session(
 }
 /// Runs the checks again on the current sanctions lists.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/rescreen", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 200, description = "Runs the checks again on the current sanctions lists", body = SuccessBody<TenantSessionView>), TenantErrors))]
 async fn rescreen_session(
     State(state): State<AppState>,
@@ -320,7 +354,7 @@ async fn get_tenant(
 }
 /// Changes the tenant's settings.
 #[utoipa::path(patch, path = "/v1/tenant", tag = "account", security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = UpdateTenant,
     responses((status = 200, description = "Changes the tenant's settings", body = SuccessBody<TenantSettings>), TenantErrors))]
 async fn update_tenant(
@@ -343,7 +377,7 @@ async fn session_evidence(
 }
 /// Approves or rejects a session waiting for a decision.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/review", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = ReviewSession,
     responses((status = 200, description = "Approves or rejects a session waiting for a decision", body = SuccessBody<TenantSessionView>), TenantErrors))]
 async fn review_session(
@@ -356,7 +390,7 @@ async fn review_session(
 }
 /// Reopens a step (and the steps that read it) for the end user.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/resubmit", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = Resubmit,
     responses((status = 200, description = "Reopens a step (and the steps that read it) for the end user", body = SuccessBody<Resubmitted>), TenantErrors))]
 async fn resubmit_step(
@@ -378,11 +412,12 @@ struct ExtractQuery {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtractBody {
+    #[schema(value_type = kyc_core::domain::extraction::DocumentKind)]
     document_type: String,
 }
 /// Reads a session's document again, or returns the stored reading.
 #[utoipa::path(post, path = "/v1/sessions/{session_id}/documents/{doc_id}/extract", tag = "sessions", security(("api_key" = [])),
-    params(("session_id" = String, Path, description = "A session of the tenant"), ("doc_id" = String, Path, description = "A document of the session"), ExtractQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("session_id" = String, Path, description = "A session of the tenant"), ("doc_id" = String, Path, description = "A document of the session"), ExtractQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = ExtractBody,
     responses((status = 200, description = "Reads a session's document again, or returns the stored reading", body = SuccessBody<Extraction>), TenantErrors))]
 async fn extract_document(
@@ -411,8 +446,9 @@ async fn list_sessions(
 }
 /// Subscribes a URL to events; the signing secret is shown once.
 #[utoipa::path(post, path = "/v1/webhook_endpoints", tag = "webhooks", security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
-    request_body = CreateEndpoint,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
+    request_body(content = CreateEndpoint, example = json!({"url": "https://example.com/kyc/webhooks",
+        "events": ["*"], "description": "Back office"})),
     responses((status = 201, description = "Subscribes a URL to events; the signing secret is shown once", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn create_endpoint(
     State(state): State<AppState>,
@@ -448,7 +484,7 @@ async fn get_endpoint(
 }
 /// Changes an endpoint's URL, events or status.
 #[utoipa::path(patch, path = "/v1/webhook_endpoints/{endpoint_id}", tag = "webhooks", security(("api_key" = [])),
-    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = UpdateEndpoint,
     responses((status = 200, description = "Changes an endpoint's URL, events or status", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn update_endpoint(
@@ -467,7 +503,7 @@ struct EndpointDeleted {
 }
 /// Deletes an endpoint.
 #[utoipa::path(delete, path = "/v1/webhook_endpoints/{endpoint_id}", tag = "webhooks", security(("api_key" = [])),
-    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 200, description = "Deletes an endpoint", body = SuccessBody<EndpointDeleted>), TenantErrors))]
 async fn delete_endpoint(
     State(state): State<AppState>,
@@ -479,7 +515,7 @@ async fn delete_endpoint(
 }
 /// A new signing secret; the old one signs too for 24 hours.
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{endpoint_id}/rotate_secret", tag = "webhooks", security(("api_key" = [])),
-    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 200, description = "A new signing secret; the old one signs too for 24 hours", body = SuccessBody<EndpointView>), TenantErrors))]
 async fn rotate_secret(
     State(state): State<AppState>,
@@ -490,7 +526,7 @@ async fn rotate_secret(
 }
 /// Queues a test event to the endpoint.
 #[utoipa::path(post, path = "/v1/webhook_endpoints/{endpoint_id}/test", tag = "webhooks", security(("api_key" = [])),
-    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("endpoint_id" = String, Path, description = "A webhook endpoint of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 202, description = "Queues a test event to the endpoint", body = SuccessBody<DeliveryView>), TenantErrors))]
 async fn test_endpoint(
     State(state): State<AppState>,
@@ -504,6 +540,8 @@ async fn test_endpoint(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageQuery {
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<usize>,
     cursor: Option<String>,
 }
@@ -521,7 +559,7 @@ async fn list_deliveries(
 }
 /// Sends a delivery again, with the same webhook-id.
 #[utoipa::path(post, path = "/v1/webhook_deliveries/{delivery_id}/retry", tag = "webhooks", security(("api_key" = [])),
-    params(("delivery_id" = String, Path, description = "A webhook delivery"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("delivery_id" = String, Path, description = "A webhook delivery"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 202, description = "Sends a delivery again, with the same webhook-id", body = SuccessBody<DeliveryView>), TenantErrors))]
 async fn retry_delivery(
     State(state): State<AppState>,
@@ -546,8 +584,8 @@ impl From<kyc_core::services::IssuedApiKey> for IssuedKeyView {
 }
 /// Creates an API key; its secret is shown once.
 #[utoipa::path(post, path = "/v1/api_keys", tag = "account", security(("api_key" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
-    request_body = CreateApiKey,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
+    request_body(content = CreateApiKey, example = json!({"name": "CI"})),
     responses((status = 201, description = "Creates an API key; its secret is shown once", body = SuccessBody<IssuedKeyView>), TenantErrors))]
 async fn create_api_key(
     State(state): State<AppState>,
@@ -572,7 +610,7 @@ async fn list_api_keys(
 }
 /// Revokes an API key at once.
 #[utoipa::path(delete, path = "/v1/api_keys/{key_id}", tag = "account", security(("api_key" = [])),
-    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     responses((status = 200, description = "Revokes an API key at once", body = SuccessBody<ApiKeyView>), TenantErrors))]
 async fn revoke_api_key(
     State(state): State<AppState>,
@@ -591,7 +629,7 @@ struct RolledKey {
 }
 /// Replaces a key; the old one works until its grace period ends.
 #[utoipa::path(post, path = "/v1/api_keys/{key_id}/roll", tag = "account", security(("api_key" = [])),
-    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours")),
+    params(("key_id" = String, Path, description = "An API key of the tenant"), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retry with the same key and body for 24 hours", pattern = "^[!-~]([ -~]{0,253}[!-~])?$")),
     request_body = RollApiKey,
     responses((status = 201, description = "Replaces a key; the old one works until its grace period ends", body = SuccessBody<RolledKey>), TenantErrors))]
 async fn roll_api_key(

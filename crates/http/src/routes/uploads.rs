@@ -38,7 +38,8 @@ pub fn api() -> OpenApiRouter<AppState> {
 /// Starts a presigned upload: a pending document and the URL to PUT its bytes to.
 #[utoipa::path(post, path = "/public/sessions/{access_token}/upload/init", tag = "public",
     params(("access_token" = String, Path, description = "The session's access token")),
-    request_body = InitUpload,
+    request_body(content = InitUpload, example = json!({"step_id": "id_document", "document_type": "id",
+        "file_name": "passport.png", "mime_type": "image/png", "size_bytes": 1024})),
     responses((status = 201, description = "The upload URL, valid for a few minutes", body = SuccessBody<UploadInitialized>), PublicErrors))]
 async fn init(
     State(state): State<AppState>,
