@@ -6,6 +6,15 @@ use std::fmt;
 use uuid::Uuid;
 
 /// Defines a server-minted id type with a prefix and a random body.
+/// In OpenAPI documents: a string matching `pattern` (ids, slugs).
+#[cfg(feature = "openapi")]
+pub(crate) fn string_matching(pattern: &str) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .into()
+}
+
 macro_rules! minted_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
         $(#[$doc])*
@@ -17,10 +26,7 @@ macro_rules! minted_id {
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some(concat!("^", $prefix, "[A-Za-z0-9_-]{1,64}$")))
-                    .into()
+                $crate::domain::ids::string_matching(concat!("^", $prefix, "[A-Za-z0-9_-]{1,64}$"))
             }
         }
 
@@ -123,10 +129,7 @@ macro_rules! named_id {
         #[cfg(feature = "openapi")]
         impl utoipa::PartialSchema for $name {
             fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-                utoipa::openapi::schema::ObjectBuilder::new()
-                    .schema_type(utoipa::openapi::schema::Type::String)
-                    .pattern(Some("^[A-Za-z0-9_-]{1,64}$"))
-                    .into()
+                $crate::domain::ids::string_matching("^[A-Za-z0-9_-]{1,64}$")
             }
         }
 

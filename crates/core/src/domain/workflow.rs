@@ -778,10 +778,7 @@ pub struct WorkflowSlug(String);
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for WorkflowSlug {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        utoipa::openapi::schema::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::schema::Type::String)
-            .pattern(Some("^[a-z0-9][a-z0-9-]{0,63}$"))
-            .into()
+        crate::domain::ids::string_matching("^[a-z0-9][a-z0-9-]{0,63}$")
     }
 }
 
