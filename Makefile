@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: dev test fmt venv lint-template package bench-cold venv-package
+.PHONY: dev test fmt venv lint-template package bench-cold cost cost-counts venv-package
 
 ## Build and run the whole API locally on the embedded store, with demo data (PORT=3000 by default).
 dev:
@@ -49,6 +49,16 @@ package: venv-package
 ## Cold start of each function binary against a hello-world lambda_http one (bench/cold_start.py).
 bench-cold:
 	$(PYTHON) bench/cold_start.py
+
+## What one verification costs in AWS (MRZ route, AnalyzeID on two pages, test mode), from the
+## calls counted in bench/cost-counts.json and the dated unit prices in bench/cost.py.
+cost:
+	$(PYTHON) bench/cost.py
+
+## Counts the calls of one verification again (tests/api/cost_counts.rs) into bench/cost-counts.json;
+## `make test` fails while the committed file is out of date.
+cost-counts:
+	KYC_WRITE_COST_COUNTS=1 $(CARGO) test -p kyc-api-tests --test api cost_counts
 
 ## The packaging tools (cargo-lambda with Zig, ~450 MB) in .venv/, only for `make package`.
 venv-package: venv $(VENV)/.installed-package
