@@ -32,6 +32,8 @@ mod textract;
 /// The AWS configuration every client of a process shares (see [`load_sdk_config`]).
 pub use aws_config::SdkConfig;
 pub use dynamo_table::{create_table, index_name, DynamoTable, GSI1_INDEX_NAME, GSI2_INDEX_NAME};
+#[cfg(feature = "test-ca")]
+pub use https::TEST_CA_FILE_VAR;
 pub use https::{https_client, AWS_ROOT_CAS_PEM};
 #[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};
