@@ -153,6 +153,10 @@ pub struct Config {
     /// The SQS queue of webhook deliveries (`KYC_WEBHOOK_QUEUE_URL`; the background functions
     /// on AWS), and an endpoint override for an emulator (`KYC_SQS_ENDPOINT`).
     pub webhook_queue: Option<WebhookQueue>,
+    /// Open the DynamoDB connection during init, so the first request does not pay for its TLS
+    /// handshake, credentials and signing (`KYC_WARM_STORE`, `true` or `false`; on by default on
+    /// Lambda, off elsewhere).
+    pub warm_store: bool,
 }
 
 /// Where webhook deliveries are queued on AWS.
@@ -310,6 +314,12 @@ impl Config {
             }
             None => None,
         };
+        let warm_store = match var("KYC_WARM_STORE").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            None | Some("") => on_lambda,
+            Some(other) => bail!("KYC_WARM_STORE={other} is not supported; use true or false"),
+        };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -333,6 +343,7 @@ impl Config {
             webhook_retry_scale,
             webhook_queue,
             frontend_origins,
+            warm_store,
         })
     }
 }
@@ -415,6 +426,16 @@ mod tests {
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
         assert_eq!((config.uploads.max_pending_uploads, config.uploads.max_documents), (20, 100));
         assert_eq!(config.sweep_interval_seconds, 30);
+        assert!(!config.warm_store);
+    }
+
+    #[test]
+    fn the_store_connection_is_warmed_during_init_on_lambda_unless_turned_off() {
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "kyc-sessions");
+        assert!(config(&[lambda]).unwrap().warm_store);
+        assert!(!config(&[lambda, ("KYC_WARM_STORE", "false")]).unwrap().warm_store);
+        assert!(config(&[("KYC_WARM_STORE", "true")]).unwrap().warm_store);
+        assert!(config_err(&[("KYC_WARM_STORE", "yes")]).contains("KYC_WARM_STORE=yes"));
     }
 
     #[test]
