@@ -8,6 +8,7 @@
 //! evaluated with [`Condition::holds_for`] and the change applied, all under SQLite's write lock,
 //! so conditional writes are atomic even when several processes share the file.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -66,6 +67,7 @@ const MAX_IDLE_READERS: usize = 8;
 pub struct SqliteTable {
     conn: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
+    decoded: Arc<DecodedItems>,
     path: Arc<PathBuf>,
 }
 
@@ -105,6 +107,7 @@ impl SqliteTable {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::default(),
+            decoded: Arc::default(),
             path: Arc::new(path.to_path_buf()),
         })
     }
@@ -157,7 +160,8 @@ impl SqliteTable {
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.read(|conn| read(conn, key))
+        let decoded = &self.decoded;
+        self.read(|conn| read(conn, key, Some(decoded)))
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
@@ -188,7 +192,8 @@ impl Table for SqliteTable {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         query.check()?;
         let after = query.after.as_ref().map(decode_cursor).transpose()?;
-        self.read(|conn| run_query(conn, &query, after))
+        let decoded = &self.decoded;
+        self.read(|conn| run_query(conn, &query, after, decoded))
     }
 }
 
@@ -239,7 +244,7 @@ fn write_all(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), StoreError>
     let mut effects = Vec::with_capacity(ops.len());
     for (index, op) in ops.into_iter().enumerate() {
         let key = op.key()?;
-        let current = read(&tx, &key)?;
+        let current = read(&tx, &key, None)?;
         if !op.condition().holds_for(current.as_ref()) {
             // Dropping `tx` rolls back; nothing was written yet anyway.
             return Err(StoreError::ConditionFailed { op: Some(index) });
@@ -269,14 +274,18 @@ fn write_all(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), StoreError>
 }
 
 /// Reads the item stored under `key`.
-fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
+fn read(conn: &Connection, key: &Key, decoded: Option<&DecodedItems>) -> Result<Option<Item>, StoreError> {
     let json: Option<String> = conn
         .prepare_cached("SELECT item FROM items WHERE pk = ?1 AND sk = ?2")
         .context("preparing an item read")?
         .query_row(params![key.pk, key.sk], |row| row.get(0))
         .optional()
         .with_context(|| format!("reading item {}/{}", key.pk, key.sk))?;
-    json.map(|json| decode_item(&json)).transpose()
+    json.map(|json| match decoded {
+        Some(decoded) => decoded.decode(&key.pk, &key.sk, json),
+        None => decode_item(&json),
+    })
+    .transpose()
 }
 
 /// Writes (inserts or replaces) a whole item, refreshing the index and TTL columns.
@@ -338,6 +347,35 @@ fn erase(conn: &Connection, key: &Key) -> Result<(), StoreError> {
         .execute(params![key.pk, key.sk])
         .with_context(|| format!("deleting item {}/{}", key.pk, key.sk))?;
     Ok(())
+}
+
+/// Items read lately, by key, with the stored text they were decoded from. A read whose row
+/// holds the same text gets a copy instead of parsing it again: copying an item is a few times
+/// cheaper than parsing its JSON, which was a third of a public session read (`make
+/// bench-load`). Any change to the row changes its text, so a stale item is never returned.
+#[derive(Default)]
+struct DecodedItems(Mutex<HashMap<String, (String, Item)>>);
+
+/// Items [`DecodedItems`] keeps before it starts over.
+const DECODED_ITEMS: usize = 1_024;
+
+impl DecodedItems {
+    fn decode(&self, pk: &str, sk: &str, json: String) -> Result<Item, StoreError> {
+        let key = format!("{pk}\u{0}{sk}");
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((text, item)) = lock().get(&key) {
+            if *text == json {
+                return Ok(item.clone());
+            }
+        }
+        let item = decode_item(&json)?;
+        let mut cache = lock();
+        if cache.len() >= DECODED_ITEMS {
+            cache.clear();
+        }
+        cache.insert(key, (json, item.clone()));
+        Ok(item)
+    }
 }
 
 fn decode_item(json: &str) -> Result<Item, StoreError> {
@@ -416,7 +454,12 @@ fn arg(args: &mut Vec<Value>, value: String) -> String {
     format!("?{}", args.len())
 }
 
-fn run_query(conn: &Connection, query: &Query, after: Option<Position>) -> Result<Page, StoreError> {
+fn run_query(
+    conn: &Connection,
+    query: &Query,
+    after: Option<Position>,
+    decoded: &DecodedItems,
+) -> Result<Page, StoreError> {
     // Column names equal the attribute names they copy.
     let (partition_col, sort_col) = query.index.key_attributes();
     let mut sql = format!("SELECT item, pk, sk, {sort_col} FROM items WHERE {partition_col} = ?1");
@@ -469,7 +512,7 @@ fn run_query(conn: &Connection, query: &Query, after: Option<Position>) -> Resul
     let mut last = None;
     for row in rows {
         let (json, position) = row.with_context(|| format!("reading partition {}", query.partition))?;
-        items.push(decode_item(&json)?);
+        items.push(decoded.decode(&position.1, &position.2, json)?);
         last = Some(position);
     }
     // Like DynamoDB's LastEvaluatedKey: a full page may be followed by more items.
