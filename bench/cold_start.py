@@ -2,8 +2,8 @@
 """Cold request of each Lambda function binary, against a hello-world lambda_http baseline,
 under the CPU share Lambda gives the function's memory size.
 
-    python3 bench/cold_start.py [--runs 10] [--memory-mb 256] [--no-warm] [--no-build]
-                                [--store aws|sqlite]                     (or: make bench-cold)
+    python3 bench/cold_start.py [--runs 10] [--memory-mb 256] [--warm | --warm-ab] [--no-build]
+                                [--only sessions,…] [--store aws|sqlite]  (or: make bench-cold)
 
 Builds the release binaries (`cargo build --release -p kyc-fn-<group> --features test-ca`, and
 bench/hello with the same profile), then starts each one RUNS times, interleaved (run i of every
@@ -12,7 +12,7 @@ serves one API Gateway (HTTP API, payload v2) event from events/. It measures, f
 spawn:
 
   init           until the first GET /2018-06-01/runtime/invocation/next (config, logging, the
-                 AWS clients, and with the default KYC_WARM_STORE the store connection)
+                 AWS clients, and with --warm the store connection)
   first response from that GET to the POST …/invocation/<id>/response (routing + one store read)
   cold request   init + first response: what the end user waits for after a cold start
 
@@ -67,6 +67,8 @@ EVENTS = {
     "tenant": "tenant-get-session.json",
 }
 RUN_TIMEOUT_S = 20.0
+# With --warm-ab, the second entry of each function, run with KYC_WARM_STORE=true.
+WARMED = " (warmed in init)"
 # Lambda's CPU per MB of memory: one full vCPU at 1,769 MB.
 MB_PER_VCPU = 1769
 
@@ -348,7 +350,7 @@ class Bench:
             self.tls.shutdown()
         self.quota.remove()
 
-    def environment(self, binary: Path, data: Path) -> dict:
+    def environment(self, name: str, binary: Path, data: Path) -> dict:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.runtime.server_address[1]}",
@@ -379,13 +381,13 @@ class Bench:
                 "KYC_BLOBS": "s3",
                 "KYC_BUCKET": "kyc-bench-documents",
                 "KYC_LOG_FORMAT": "json",
-                "KYC_WARM_STORE": "false" if self.args.no_warm else "true",
+                "KYC_WARM_STORE": "true" if self.args.warm or name.endswith(WARMED) else "false",
             })
         else:
             env.update({"KYC_SQLITE_PATH": str(data / "kyc.db"), "KYC_BLOB_DIR": str(data / "blobs")})
         return env
 
-    def one_run(self, binary: Path, event: bytes, run_index: int):
+    def one_run(self, name: str, binary: Path, event: bytes, run_index: int):
         """Starts the binary once; returns (init_ms, first_response_ms, init_cpu_ms, response_cpu_ms)."""
         data = Path(tempfile.mkdtemp(prefix="run-", dir=self.scratch))
         run = Invocation(event, f"bench-{binary.name}-{run_index}")
@@ -393,8 +395,11 @@ class Bench:
         if self.tls is not None:
             self.tls.invocation = None
         log = open(data / "stderr.log", "wb")
+        # Idle for a whole period first, so every run starts with the group's full quota
+        # rather than what the previous run left of it.
+        time.sleep(self.quota.period_us / 1e6)
         started = time.perf_counter()
-        process = subprocess.Popen(self.quota.command(binary), env=self.environment(binary, data), cwd=data,
+        process = subprocess.Popen(self.quota.command(binary), env=self.environment(name, binary, data), cwd=data,
                                    stdout=subprocess.DEVNULL, stderr=log)
         run.pid = process.pid
         try:
@@ -430,8 +435,10 @@ def main():
     parser.add_argument("--memory-mb", type=int, default=256,
                         help="the MemorySize whose CPU share the runs get (default 256; 1769 = one vCPU)")
     parser.add_argument("--cpu-period-us", type=int, default=20_000, help="the CPU quota's period (default 20000)")
-    parser.add_argument("--no-warm", action="store_true",
-                        help="KYC_WARM_STORE=false: open the store connection on the first request, not in init")
+    parser.add_argument("--warm", action="store_true",
+                        help="KYC_WARM_STORE=true: open the store connection in init, not on the first request")
+    parser.add_argument("--warm-ab", action="store_true",
+                        help="measure each function twice per round, with and without KYC_WARM_STORE")
     parser.add_argument("--no-build", action="store_true", help="measure the binaries already built")
     parser.add_argument("--also", action="append", default=[], metavar="NAME=GROUP:PATH",
                         help="also measure another build of a function (A/B: e.g. "
@@ -460,7 +467,14 @@ def main():
             parser.error(f"--also {extra}: expected NAME=GROUP:PATH with an existing binary")
         binaries[name] = Path(path)
         EVENTS[name] = EVENTS[group]
+    if args.warm_ab and args.store == "aws":
+        for name in list(binaries):
+            if name != "hello":
+                binaries[name + WARMED] = binaries[name]
+                EVENTS[name + WARMED] = EVENTS[name]
+        binaries = dict(sorted(binaries.items(), key=lambda kv: kv[0] != "hello"))
     timings = {name: [] for name in binaries}
+    hangs = []
     sizes = {}
     with tempfile.TemporaryDirectory(prefix="kyc-cold-") as scratch_dir:
         scratch = Path(scratch_dir)
@@ -470,10 +484,18 @@ def main():
             events = {name: (ROOT / "events" / EVENTS[name]).read_bytes() for name in binaries}
             for name, binary in binaries.items():
                 sizes[name] = stripped_size(binary, scratch)
-                bench.one_run(binary, events[name], -1)  # warm the page cache; not counted
+                bench.one_run(name, binary, events[name], -1)  # warm the page cache; not counted
             for i in range(args.runs):
                 for name, binary in binaries.items():
-                    timings[name].append(bench.one_run(binary, events[name], i))
+                    for attempt in range(3):
+                        try:
+                            timings[name].append(bench.one_run(name, binary, events[name], i))
+                            break
+                        except RuntimeError as err:
+                            # Reported, and the run repeated: a hang is a finding, not a result.
+                            hangs.append(f"{name}: {str(err).splitlines()[0]}")
+                            if attempt == 2:
+                                raise
                 print(f"  run {i + 1}/{args.runs} done", file=sys.stderr)
         finally:
             bench.close()
@@ -484,13 +506,15 @@ def main():
         cold = statistics.median(t[0] + t[1] for t in timings[name])
         rows.append((name, sizes[name], *medians, cold))
     hello = rows[0]
-    warm = "" if args.store == "sqlite" else (", store connection opened in init" if not args.no_warm
+    warm = "" if args.store == "sqlite" else (", store connection opened in init" if args.warm
                                                else ", store connection opened by the first request")
     print(
         f"\ncold request on the {args.store} store{' over TLS' if args.store == 'aws' else ''}{warm}; "
         f"median of {args.runs} interleaved runs each ({platform.machine()}, release profile)\n"
         f"{bench.quota.describe()}"
     )
+    if hangs:
+        print(f"{len(hangs)} run(s) failed and were repeated: " + "; ".join(hangs))
     header = ("binary", "size MB", "init ms", "first response ms", "cold request ms", "init CPU ms",
               "response CPU ms", "init ×hello", "cold request ×hello")
     print("| " + " | ".join(header) + " |")
