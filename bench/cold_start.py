@@ -409,7 +409,10 @@ class Bench:
                 stderr = (data / "stderr.log").read_text(errors="replace")[-2000:]
                 reason = run.error or ("timed out" if not finished else f"exited with {process.returncode}")
                 if not finished:
-                    reason += f" (threads waiting in: {', '.join(wchans(process.pid))}; served /next: {run.served})"
+                    sockets = subprocess.run(["ss", "-tnpi"], capture_output=True, text=True).stdout
+                    mine = [line for line in sockets.splitlines() if f"pid={process.pid}," in line]
+                    reason += (f" (threads waiting in: {', '.join(wchans(process.pid))}; served /next: {run.served}; "
+                               f"sockets: {' | '.join(mine)})")
                 raise RuntimeError(f"{binary.name} run {run_index}: {reason}\n{stderr}")
             status = json.loads(run.response_body or b"{}").get("statusCode")
             if not isinstance(status, int) or status >= 500:
