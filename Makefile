@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: dev test test-browser fmt venv lint-template package bench-cold venv-package web-liveness
+.PHONY: dev test test-browser fmt venv lint-template package bench-cold bench-load bench-core cost cost-counts venv-package web-liveness fuzz openapi
 
 ## Build and run the whole API locally on the embedded store, with demo data (PORT=3000 by default).
 dev:
@@ -85,6 +85,25 @@ web-liveness:
 ## Cold start of each function binary against a hello-world lambda_http one (bench/cold_start.py).
 bench-cold:
 	$(PYTHON) bench/cold_start.py
+
+## 1,000 sessions at once through the whole demo workflow on a release dev server (bench/load.py):
+## throughput, p50/p99 per route, and no errors.
+bench-load:
+	$(PYTHON) bench/load.py
+
+## The request paths' own work without store or HTTP (criterion, crates/core/benches).
+bench-core:
+	$(CARGO) bench -p kyc-core --bench core_paths
+
+## What one verification costs in AWS (MRZ route, AnalyzeID on two pages, test mode), from the
+## calls counted in bench/cost-counts.json and the dated unit prices in bench/cost.py.
+cost:
+	$(PYTHON) bench/cost.py
+
+## Counts the calls of one verification again (tests/api/cost_counts.rs) into bench/cost-counts.json;
+## `make test` fails while the committed file is out of date.
+cost-counts:
+	KYC_WRITE_COST_COUNTS=1 $(CARGO) test -p kyc-api-tests --test api cost_counts
 
 ## The packaging tools (cargo-lambda with Zig, ~450 MB) in .venv/, only for `make package`.
 venv-package: venv $(VENV)/.installed-package

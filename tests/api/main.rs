@@ -25,6 +25,7 @@ macro_rules! on_both_stores {
 
 mod api_keys;
 mod corrections;
+mod cost_counts;
 mod decisions;
 mod envelope;
 mod expiry;

@@ -13,6 +13,11 @@
 //! byte for byte against Mozilla's root program (`webpki-root-certs`), so a root Mozilla drops
 //! or replaces fails the build's tests rather than going unnoticed. Endpoint overrides for
 //! emulators (`KYC_DYNAMODB_ENDPOINT`, `KYC_S3_ENDPOINT`) are plain HTTP and need no certificate.
+//!
+//! Only a build with the `test-ca` feature trusts one more root: the PEM file that
+//! [`TEST_CA_FILE_VAR`] names, the throwaway CA of `make bench-cold`'s local TLS responder. No
+//! deployed build enables the feature (`sam build` builds the functions without features), so a
+//! deployed function cannot be told by its environment to trust anything but AWS's roots.
 
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
@@ -24,6 +29,8 @@ pub const AWS_ROOT_CAS_PEM: &str = include_str!("aws-root-cas.pem");
 pub fn https_client() -> SharedHttpClient {
     let trust_store =
         TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS_PEM.as_bytes());
+    #[cfg(feature = "test-ca")]
+    let trust_store = with_test_ca(trust_store);
     let context = TlsContext::builder()
         .with_trust_store(trust_store)
         .build()
@@ -32,6 +39,22 @@ pub fn https_client() -> SharedHttpClient {
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
+}
+
+/// The variable naming a PEM file of extra roots, read only by builds with the `test-ca` feature.
+#[cfg(feature = "test-ca")]
+pub const TEST_CA_FILE_VAR: &str = "KYC_TEST_CA_FILE";
+
+/// Adds the roots of the file [`TEST_CA_FILE_VAR`] names, if it is set (a bench setting: an
+/// unreadable file stops the process rather than silently trusting less than asked).
+#[cfg(feature = "test-ca")]
+fn with_test_ca(trust_store: TrustStore) -> TrustStore {
+    match std::env::var_os(TEST_CA_FILE_VAR) {
+        Some(path) => trust_store.with_pem_certificate(
+            std::fs::read(&path).unwrap_or_else(|err| panic!("{TEST_CA_FILE_VAR}={path:?}: {err}")),
+        ),
+        None => trust_store,
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ mod textract;
 /// The AWS configuration every client of a process shares (see [`load_sdk_config`]).
 pub use aws_config::SdkConfig;
 pub use dynamo_table::{create_table, index_name, DynamoTable, GSI1_INDEX_NAME, GSI2_INDEX_NAME};
+#[cfg(feature = "test-ca")]
+pub use https::TEST_CA_FILE_VAR;
 pub use https::{https_client, AWS_ROOT_CAS_PEM};
 #[cfg(feature = "rekognition")]
 pub use rekognition::{rekognition_client, RekognitionLiveness};
@@ -46,8 +48,18 @@ use aws_config::BehaviorVersion;
 /// Loads the AWS environment once for every client of a process: region, the credentials chain
 /// (environment variables first, as on Lambda) and `AWS_ENDPOINT_URL*` overrides, with
 /// [`https_client`]. Makes no request: credentials are fetched when a client first signs one.
+///
+/// When the environment holds credentials (`AWS_ACCESS_KEY_ID`; on Lambda it always does, from
+/// the function's role), they are used directly, as the default chain would use them first
+/// anyway: building that chain (its web-identity provider builds an STS client, endpoint rules
+/// included) was most of the SDK's share of a cold start (`make bench-cold`).
 pub async fn load_sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader
+            .credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    loader.load().await
 }
 
 /// A DynamoDB client on the shared configuration, optionally sending its requests to `endpoint`

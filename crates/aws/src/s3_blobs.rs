@@ -1,9 +1,11 @@
 //! The [`Blobs`] port on an S3 bucket.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use anyhow::anyhow;
 use async_trait::async_trait;
+use aws_config::SdkConfig;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -40,19 +42,36 @@ use time::OffsetDateTime;
 /// `None`.
 #[derive(Clone, Debug)]
 pub struct S3Blobs {
-    client: aws_sdk_s3::Client,
+    client: Arc<OnceLock<aws_sdk_s3::Client>>,
+    /// How to build the client on first use, when it was not given.
+    lazy: Option<Arc<(SdkConfig, Option<String>)>>,
     bucket: String,
 }
 
 impl S3Blobs {
     /// Objects in `bucket`, reached with `client` (see [`s3_client`](crate::s3_client)).
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self { client: Arc::new(OnceLock::from(client)), lazy: None, bucket: bucket.into() }
+    }
+
+    /// Objects in `bucket`, reached with an [`s3_client`](crate::s3_client) on `shared` built
+    /// when the first request needs it. Building an S3 client parses its endpoint rules, a
+    /// noticeable part of a cold start that most functions' first requests never use (`make
+    /// bench-cold`).
+    pub fn lazy(shared: &SdkConfig, endpoint: Option<&str>, bucket: impl Into<String>) -> Self {
+        Self {
+            client: Arc::default(),
+            lazy: Some(Arc::new((shared.clone(), endpoint.map(str::to_owned)))),
+            bucket: bucket.into(),
+        }
     }
 
     /// The SDK client.
     pub fn client(&self) -> &aws_sdk_s3::Client {
-        &self.client
+        self.client.get_or_init(|| {
+            let (shared, endpoint) = self.lazy.as_deref().expect("S3Blobs has a client or how to build one");
+            crate::s3_client(shared, endpoint.as_deref())
+        })
     }
 
     /// The bucket's name.
@@ -106,7 +125,7 @@ impl Blobs for S3Blobs {
         // The content type (and the declared size) are signed headers of the URL, so S3 refuses a
         // PUT with another one.
         let mut request =
-            self.client.put_object().bucket(&self.bucket).key(&grant.key).content_type(&grant.content_type);
+            self.client().put_object().bucket(&self.bucket).key(&grant.key).content_type(&grant.content_type);
         if let Some(size) = grant.size_bytes {
             let size =
                 i64::try_from(size).map_err(|_| BlobError::Invalid(format!("size {size} too large")))?;
@@ -119,7 +138,7 @@ impl Blobs for S3Blobs {
 
     async fn presign_get(&self, key: &str, expires_at: OffsetDateTime) -> Result<String, BlobError> {
         let request = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -130,7 +149,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectMeta>, BlobError> {
-        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+        match self.client().head_object().bucket(&self.bucket).key(key).send().await {
             Ok(output) => Ok(Some(ObjectMeta {
                 size: output.content_length().and_then(|n| u64::try_from(n).ok()).unwrap_or(0),
                 content_type: output.content_type().map(str::to_owned),
@@ -149,7 +168,7 @@ impl Blobs for S3Blobs {
             };
         }
         let result = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -170,7 +189,7 @@ impl Blobs for S3Blobs {
 
     async fn sha256(&self, key: &str) -> Result<String, BlobError> {
         let output = self
-            .client
+            .client()
             .get_object()
             .bucket(&self.bucket)
             .key(key)
@@ -186,7 +205,7 @@ impl Blobs for S3Blobs {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
-        self.client
+        self.client()
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -201,7 +220,7 @@ impl Blobs for S3Blobs {
 
     async fn copy(&self, from: &str, to: &str) -> Result<(), BlobError> {
         // The copy keeps the source's content type (metadata directive COPY, the default).
-        self.client
+        self.client()
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(format!("{}/{}", self.bucket, urlencoding(from)))
@@ -215,7 +234,7 @@ impl Blobs for S3Blobs {
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         // S3 answers 204 whether or not the object existed.
-        self.client
+        self.client()
             .delete_object()
             .bucket(&self.bucket)
             .key(key)

@@ -8,6 +8,7 @@
 //! evaluated with [`Condition::holds_for`] and the change applied, all under SQLite's write lock,
 //! so conditional writes are atomic even when several processes share the file.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,8 +20,9 @@ use kyc_core::ports::table::{
     check_transaction, AttributeValue, Condition, Cursor, Index, Item, Key, Page, Query, SortKeyCondition,
     StoreError, Table, Update, WriteOp, PK, SK, TTL,
 };
+use rusqlite::config::DbConfig;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 /// How long a write waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,10 +47,18 @@ CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk);
 /// their index, filled from the stored items) when opened.
 const LATER_INDEXES: [Index; 1] = [Index::Gsi2];
 
+/// Idle read connections kept open; more are opened while reads overlap, and closed after.
+const MAX_IDLE_READERS: usize = 8;
+
 /// The single table stored in a SQLite file.
 ///
-/// Cloning is cheap and shares the connection. Several `SqliteTable`s (in one process or in
-/// several) may open the same file: the file is in WAL mode and conditional writes take SQLite's
+/// Cloning is cheap and shares the connections. Writes go through one connection in tokio's
+/// blocking pool (a commit may wait for the disk); reads run on the calling task, each on a read
+/// connection of its own: in WAL mode a reader never waits for the writer and sees every commit
+/// made before it started, and reading a partition takes microseconds, less than handing the
+/// work to another thread and back (the dev server's warm path, `make bench-load`).
+///
+/// Several `SqliteTable`s (in one process or in several) may open the same file: the file is in WAL mode and conditional writes take SQLite's
 /// write lock, waiting up to 5 seconds for it.
 ///
 /// TTL is advisory, as in DynamoDB: reads return expired items (callers check expiry themselves),
@@ -56,6 +66,8 @@ const LATER_INDEXES: [Index; 1] = [Index::Gsi2];
 #[derive(Clone)]
 pub struct SqliteTable {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+    decoded: Arc<DecodedItems>,
     path: Arc<PathBuf>,
 }
 
@@ -79,6 +91,7 @@ impl SqliteTable {
         let conn =
             Connection::open(path).with_context(|| format!("opening SQLite table {}", path.display()))?;
         conn.busy_timeout(BUSY_TIMEOUT).context("setting busy_timeout")?;
+        stable_plans(&conn)?;
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
             .context("setting journal_mode=WAL")?;
@@ -91,7 +104,12 @@ impl SqliteTable {
         let cutoff = unix_now()?.saturating_sub(TTL_PURGE_GRACE_SECS);
         conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl < ?1", params![cutoff])
             .context("purging expired items")?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)), path: Arc::new(path.to_path_buf()) })
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::default(),
+            decoded: Arc::default(),
+            path: Arc::new(path.to_path_buf()),
+        })
     }
 
     /// The file this table is stored in.
@@ -99,7 +117,29 @@ impl SqliteTable {
         &self.path
     }
 
-    /// Runs `f` on the connection in tokio's blocking pool.
+    /// Runs the read `f` here, on an idle read connection or a new one.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let idle = self.readers.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(self.path.as_path(), flags)
+                    .with_context(|| format!("opening SQLite table {} to read", self.path.display()))?;
+                conn.busy_timeout(BUSY_TIMEOUT).context("setting busy_timeout")?;
+                stable_plans(&conn)?;
+                conn
+            }
+        };
+        let result = f(&conn);
+        let mut readers = self.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+        result
+    }
+
+    /// Runs `f` on the write connection in tokio's blocking pool.
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -120,8 +160,8 @@ impl SqliteTable {
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let key = key.clone();
-        self.run(move |conn| read(conn, &key)).await
+        let decoded = &self.decoded;
+        self.read(|conn| read(conn, key, Some(decoded)))
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
@@ -152,8 +192,20 @@ impl Table for SqliteTable {
     async fn query(&self, query: Query) -> Result<Page, StoreError> {
         query.check()?;
         let after = query.after.as_ref().map(decode_cursor).transpose()?;
-        self.run(move |conn| run_query(conn, &query, after)).await
+        let decoded = &self.decoded;
+        self.read(|conn| run_query(conn, &query, after, decoded))
     }
+}
+
+/// Keeps each prepared statement's plan whatever values are bound to it. The bundled SQLite is
+/// built with STAT4, which otherwise re-prepares a statement whenever a value bound to an
+/// indexed column changes, which here is every time: parsing and planning the query again was a
+/// tenth of a public session read on the dev server. With no `ANALYZE` statistics there is no
+/// better plan to find.
+fn stable_plans(conn: &Connection) -> anyhow::Result<()> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .context("enabling the query planner stability guarantee")?;
+    Ok(())
 }
 
 /// Rejects updates that touch the key attributes, before any condition is evaluated.
@@ -192,7 +244,7 @@ fn write_all(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), StoreError>
     let mut effects = Vec::with_capacity(ops.len());
     for (index, op) in ops.into_iter().enumerate() {
         let key = op.key()?;
-        let current = read(&tx, &key)?;
+        let current = read(&tx, &key, None)?;
         if !op.condition().holds_for(current.as_ref()) {
             // Dropping `tx` rolls back; nothing was written yet anyway.
             return Err(StoreError::ConditionFailed { op: Some(index) });
@@ -222,14 +274,18 @@ fn write_all(conn: &mut Connection, ops: Vec<WriteOp>) -> Result<(), StoreError>
 }
 
 /// Reads the item stored under `key`.
-fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
+fn read(conn: &Connection, key: &Key, decoded: Option<&DecodedItems>) -> Result<Option<Item>, StoreError> {
     let json: Option<String> = conn
         .prepare_cached("SELECT item FROM items WHERE pk = ?1 AND sk = ?2")
         .context("preparing an item read")?
         .query_row(params![key.pk, key.sk], |row| row.get(0))
         .optional()
         .with_context(|| format!("reading item {}/{}", key.pk, key.sk))?;
-    json.map(|json| decode_item(&json)).transpose()
+    json.map(|json| match decoded {
+        Some(decoded) => decoded.decode(&key.pk, &key.sk, json),
+        None => decode_item(&json),
+    })
+    .transpose()
 }
 
 /// Writes (inserts or replaces) a whole item, refreshing the index and TTL columns.
@@ -291,6 +347,35 @@ fn erase(conn: &Connection, key: &Key) -> Result<(), StoreError> {
         .execute(params![key.pk, key.sk])
         .with_context(|| format!("deleting item {}/{}", key.pk, key.sk))?;
     Ok(())
+}
+
+/// Items read lately, by key, with the stored text they were decoded from. A read whose row
+/// holds the same text gets a copy instead of parsing it again: copying an item is a few times
+/// cheaper than parsing its JSON, which was a third of a public session read (`make
+/// bench-load`). Any change to the row changes its text, so a stale item is never returned.
+#[derive(Default)]
+struct DecodedItems(Mutex<HashMap<String, (String, Item)>>);
+
+/// Items [`DecodedItems`] keeps before it starts over.
+const DECODED_ITEMS: usize = 1_024;
+
+impl DecodedItems {
+    fn decode(&self, pk: &str, sk: &str, json: String) -> Result<Item, StoreError> {
+        let key = format!("{pk}\u{0}{sk}");
+        let lock = || self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((text, item)) = lock().get(&key) {
+            if *text == json {
+                return Ok(item.clone());
+            }
+        }
+        let item = decode_item(&json)?;
+        let mut cache = lock();
+        if cache.len() >= DECODED_ITEMS {
+            cache.clear();
+        }
+        cache.insert(key, (json, item.clone()));
+        Ok(item)
+    }
 }
 
 fn decode_item(json: &str) -> Result<Item, StoreError> {
@@ -369,7 +454,12 @@ fn arg(args: &mut Vec<Value>, value: String) -> String {
     format!("?{}", args.len())
 }
 
-fn run_query(conn: &Connection, query: &Query, after: Option<Position>) -> Result<Page, StoreError> {
+fn run_query(
+    conn: &Connection,
+    query: &Query,
+    after: Option<Position>,
+    decoded: &DecodedItems,
+) -> Result<Page, StoreError> {
     // Column names equal the attribute names they copy.
     let (partition_col, sort_col) = query.index.key_attributes();
     let mut sql = format!("SELECT item, pk, sk, {sort_col} FROM items WHERE {partition_col} = ?1");
@@ -422,7 +512,7 @@ fn run_query(conn: &Connection, query: &Query, after: Option<Position>) -> Resul
     let mut last = None;
     for row in rows {
         let (json, position) = row.with_context(|| format!("reading partition {}", query.partition))?;
-        items.push(decode_item(&json)?);
+        items.push(decoded.decode(&position.1, &position.2, json)?);
         last = Some(position);
     }
     // Like DynamoDB's LastEvaluatedKey: a full page may be followed by more items.

@@ -164,6 +164,11 @@ pub struct Config {
     /// What the refresh function downloads (`KYC_SCREENING_LISTS`) and how far a list may
     /// shrink between two refreshes (`KYC_SCREENING_MAX_DROP`, 0.1).
     pub screening_refresh: ScreeningRefresh,
+    /// Open the DynamoDB connection during init, so the first request does not pay for its TLS
+    /// handshake, credentials and signing (`KYC_WARM_STORE`, `true` or `false`; off by default:
+    /// in `make bench-cold` it moved that work into init without shortening the cold request,
+    /// and cost CPU of its own).
+    pub warm_store: bool,
 }
 
 /// The sanctions lists a deployment screens against.
@@ -379,6 +384,12 @@ impl Config {
                 None => RefreshPolicy::default(),
             },
         };
+        let warm_store = match var("KYC_WARM_STORE").as_deref() {
+            Some("true") => true,
+            Some("false") => false,
+            None | Some("") => false,
+            Some(other) => bail!("KYC_WARM_STORE={other} is not supported; use true or false"),
+        };
         let log_format = match var("KYC_LOG_FORMAT").as_deref() {
             Some("json") => LogFormat::Json,
             Some("text") => LogFormat::Text,
@@ -405,6 +416,7 @@ impl Config {
             screening,
             screening_threshold,
             screening_refresh,
+            warm_store,
         })
     }
 }
@@ -508,6 +520,16 @@ mod tests {
         assert_eq!(config.uploads.max_bytes, 15 * 1024 * 1024);
         assert_eq!((config.uploads.max_pending_uploads, config.uploads.max_documents), (20, 100));
         assert_eq!(config.sweep_interval_seconds, 30);
+        assert!(!config.warm_store);
+    }
+
+    #[test]
+    fn the_store_connection_is_warmed_during_init_only_when_asked() {
+        let lambda = ("AWS_LAMBDA_FUNCTION_NAME", "kyc-sessions");
+        assert!(!config(&[lambda]).unwrap().warm_store);
+        assert!(config(&[lambda, ("KYC_WARM_STORE", "true")]).unwrap().warm_store);
+        assert!(!config(&[("KYC_WARM_STORE", "false")]).unwrap().warm_store);
+        assert!(config_err(&[("KYC_WARM_STORE", "yes")]).contains("KYC_WARM_STORE=yes"));
     }
 
     #[test]

@@ -61,8 +61,7 @@ async fn open_blobs(config: &Config, aws: &AwsEnvironment) -> anyhow::Result<Arc
         #[cfg(not(feature = "local"))]
         config::BlobStore::Filesystem { .. } => Err(without_local("KYC_BLOBS=fs")),
         config::BlobStore::S3 { bucket, endpoint } => {
-            let client = kyc_aws::s3_client(aws.get().await, endpoint.as_deref());
-            Ok(Arc::new(kyc_aws::S3Blobs::new(client, bucket)))
+            Ok(Arc::new(kyc_aws::S3Blobs::lazy(aws.get().await, endpoint.as_deref(), bucket)))
         }
     }
 }
@@ -108,6 +107,9 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     let table = open_table(config, aws).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let screener = screening::screener(config, &table, &blobs, &clock)?;
+    if config.warm_store {
+        warm_up(table.as_ref()).await;
+    }
     let ports = Ports {
         table,
         blobs: blobs.clone(),
@@ -127,6 +129,19 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
 /// services (the sanctions list refresh).
 pub async fn storage(config: &Config) -> anyhow::Result<(Arc<dyn Table>, Arc<dyn Blobs>)> {
     Ok((open_table(config, &AWS).await?, open_blobs(config, &AWS).await?))
+}
+
+/// Reads one key that never exists, which opens the store's connection (DNS, TCP, the TLS
+/// handshake), loads the credentials and resolves the endpoint while the function initializes,
+/// rather than on its first request. Costs one read request unit per cold start. A failure or a
+/// slow answer (over a second) is only logged: the request path connects on its own.
+async fn warm_up(table: &dyn Table) {
+    let key = kyc_core::ports::table::Key::new("WARMUP#", "WARMUP#");
+    match tokio::time::timeout(std::time::Duration::from_secs(1), table.get(&key)).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "warming the store connection failed"),
+        Err(_) => tracing::warn!("warming the store connection took over a second; going on"),
+    }
 }
 
 /// The deployment's sealing key (kept idempotent responses, webhook secrets, evidence bundle

@@ -11,7 +11,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), kyc_runtime::Error> {
     let config = Arc::new(Config::from_env()?);
     init_logging(config.log_format);

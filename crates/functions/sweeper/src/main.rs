@@ -19,7 +19,9 @@ const STRAGGLER_SECONDS: i64 = 15 * 60;
 /// Stragglers read per index shard and run.
 const STRAGGLERS_PER_SHARD: usize = 100;
 
-#[tokio::main]
+// One event at a time per instance: one thread, none to wake (and, under the CPU quota of a
+// small function, none to spend the quota on); see README "Size and cold start".
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), kyc_runtime::Error> {
     let config = Config::from_env()?;
     init_logging(config.log_format);

@@ -3,7 +3,9 @@
 use kyc_http::{app, routes, AppState};
 use kyc_runtime::{init_logging, serve_lambda, services, Config};
 
-#[tokio::main]
+// One event at a time per instance: one thread, none to wake (and, under the CPU quota of a
+// small function, none to spend the quota on); see README "Size and cold start".
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), kyc_runtime::Error> {
     let config = Config::from_env()?;
     init_logging(config.log_format);

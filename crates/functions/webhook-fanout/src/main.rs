@@ -7,7 +7,9 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 use std::sync::Arc;
 
-#[tokio::main]
+// One event at a time per instance: one thread, none to wake (and, under the CPU quota of a
+// small function, none to spend the quota on); see README "Size and cold start".
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), kyc_runtime::Error> {
     let config = Config::from_env()?;
     init_logging(config.log_format);
