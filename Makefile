@@ -4,7 +4,7 @@ CARGO ?= cargo
 PYTHON ?= python3
 VENV := .venv
 
-.PHONY: dev test test-browser fmt venv lint-template package bench-cold bench-load bench-core cost cost-counts venv-package web-liveness fuzz openapi
+.PHONY: dev test test-browser fmt venv lint-template package bench-cold bench-load bench-load-emulator bench-core cost cost-counts venv-package web-liveness fuzz openapi
 
 ## Build and run the whole API locally on the embedded store, with demo data (PORT=3000 by default).
 dev:
@@ -90,6 +90,11 @@ bench-cold:
 ## throughput, p50/p99 per route, and no errors.
 bench-load:
 	$(PYTHON) bench/load.py
+
+## 50 sessions at once through the same flow on the AWS adapters (DynamoDB and S3 on the
+## emulator): that nothing is lost or doubled under concurrency there, not speed.
+bench-load-emulator: venv
+	infra/with-emulator.sh $(PYTHON) bench/load.py --emulator --sessions 50 --concurrency 16
 
 ## The request paths' own work without store or HTTP (criterion, crates/core/benches).
 bench-core:

@@ -3,6 +3,8 @@
 
     python3 bench/load.py [--sessions 1000] [--concurrency 64] [--no-build] [--server URL]
                                                                         (or: make bench-load)
+    infra/with-emulator.sh python3 bench/load.py --emulator --sessions 50 --concurrency 16
+                                                                (or: make bench-load-emulator)
 
 Builds the release dev server (`cargo build --release -p kyc-dev-server`), starts it on a free
 loopback port with a fresh SQLite file in a temporary folder (so the demo tenant and workflows
@@ -57,6 +59,15 @@ class Client:
     def __init__(self, host: str, port: int, stats):
         self.host, self.port, self.stats = host, port, stats
         self.connection = None
+        self.others = {}
+
+    def other(self, host: str, port: int):
+        """A connection of this worker to another loopback server (the emulator's S3)."""
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise Failure(f"upload URL off loopback: {host}")
+        if (host, port) not in self.others:
+            self.others[(host, port)] = Client(host, port, self.stats)
+        return self.others[(host, port)]
 
     def request(self, route: str, method: str, path: str, body=None, headers=None, expect=(200, 201)):
         headers = dict(headers or {})
@@ -112,7 +123,8 @@ def walk(client: Client, demo: dict, base: str):
     file = {"step_id": "id_document", "document_type": "id", "file_name": "id-card.png", "mime_type": "image/png"}
     init = client.request("POST …/upload/init", "POST", f"{public}/upload/init", file)["data"]
     url = urllib.parse.urlsplit(init["upload_url"])
-    client.request("PUT upload URL", "PUT", f"{url.path}?{url.query}", ID_PNG, {"Content-Type": "image/png"})
+    uploads = client if url.port == client.port else client.other(url.hostname, url.port)
+    uploads.request("PUT upload URL", "PUT", f"{url.path}?{url.query}", ID_PNG, {"Content-Type": "image/png"})
     confirm = {**file, "doc_id": init["doc_id"], "s3_key": init["s3_key"]}
     client.request("POST …/upload/confirm", "POST", f"{public}/upload/confirm", confirm)
     client.request("POST …/step/{s}/complete", "POST", f"{public}/step/id_document/complete", {})
@@ -152,7 +164,27 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(no_build: bool, binary: Path, folder: Path):
+def emulator_env() -> dict:
+    """The dev server's settings for the AWS adapters on the emulator infra/with-emulator.sh runs:
+    a fresh table and bucket, created with `kyc-admin create-store`."""
+    dynamodb, s3 = os.environ.get("KYC_TEST_DYNAMODB_ENDPOINT"), os.environ.get("KYC_TEST_S3_ENDPOINT")
+    if not (dynamodb and s3):
+        sys.exit("--emulator runs under infra/with-emulator.sh (make bench-load-emulator)")
+    name = f"kyc-load-{os.getpid()}-{int(time.time())}"
+    env = {
+        "KYC_STORE": "dynamodb", "KYC_TABLE_NAME": name, "KYC_DYNAMODB_ENDPOINT": dynamodb,
+        "KYC_BLOBS": "s3", "KYC_BUCKET": name, "KYC_S3_ENDPOINT": s3,
+        "KYC_CURSOR_SECRET": "load test cursor secret, not for production",
+        "KYC_IDEMPOTENCY_SECRET": "load test idempotency secret, not for production",
+    }
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        env[name] = os.environ[name]
+    subprocess.run(["cargo", "run", "--quiet", "-p", "kyc-admin", "--", "create-store"], cwd=ROOT, check=True,
+                   env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    return env
+
+
+def start_server(no_build: bool, binary: Path, folder: Path, extra_env: dict):
     """Starts the release dev server in `folder`; returns (process, base URL)."""
     if not no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "kyc-dev-server"], cwd=ROOT, check=True,
@@ -164,6 +196,7 @@ def start_server(no_build: bool, binary: Path, folder: Path):
         "KYC_SQLITE_PATH": str(folder / "kyc.db"),
         "KYC_BLOB_DIR": str(folder / "blobs"),
         "RUST_LOG": "warn",
+        **extra_env,
     }
     log = open(folder / "server.log", "wb")
     process = subprocess.Popen([str(binary)], cwd=folder, env=env, stdout=log, stderr=log)
@@ -198,6 +231,9 @@ def main():
                         help="the dev server binary (default target/release/kyc-dev-server)")
     parser.add_argument("--server", help="walk a dev server already running at this loopback URL")
     parser.add_argument("--demo", default=".dev/demo.json", help="with --server: its demo file")
+    parser.add_argument("--emulator", action="store_true",
+                        help="the dev server on the AWS adapters (DynamoDB, S3) of the emulator "
+                             "infra/with-emulator.sh runs: correctness under concurrency, not speed")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="kyc-load-") as folder:
@@ -205,7 +241,8 @@ def main():
         if args.server:
             base, demo_file = args.server, Path(args.demo)
         else:
-            process, base = start_server(args.no_build, Path(args.binary), Path(folder))
+            extra = emulator_env() if args.emulator else {}
+            process, base = start_server(args.no_build, Path(args.binary), Path(folder), extra)
             demo_file = Path(folder) / ".dev/demo.json"
         url = urllib.parse.urlsplit(base)
         if url.hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -240,7 +277,7 @@ def main():
 
     requests = sum(len(v) for v in stats.latencies.values())
     print(f"\n{args.sessions} sessions through the demo workflow, {args.concurrency} at a time, on "
-          f"{'the release dev server (SQLite)' if process else base}, {os.cpu_count()} cores: "
+          f"{('the release dev server on the emulated DynamoDB and S3' if args.emulator else 'the release dev server (SQLite)') if process else base}, {os.cpu_count()} cores: "
           f"{elapsed:.1f} s, {args.sessions / elapsed:.1f} sessions/s, {requests / elapsed:.0f} requests/s, "
           f"{len(stats.errors)} errors")
     print("| route | requests | p50 ms | p99 ms |")

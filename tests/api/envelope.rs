@@ -120,3 +120,15 @@ async fn a_path_segment_that_cannot_be_decoded_answers_in_the_envelope() {
         assert!(reply.body["meta"]["request_id"].is_string());
     }
 }
+
+/// The document is served as committed, to anyone (it describes the API, not a tenant's data).
+#[tokio::test]
+async fn the_openapi_document_is_served_without_credentials() {
+    let app = TestApp::spawn().await;
+
+    let reply = app.get("/openapi.json").await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    let generated: serde_json::Value = serde_json::from_str(&kyc_http::openapi::document_json()).unwrap();
+    assert_eq!(reply.body, generated);
+}

@@ -11,7 +11,10 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(name = "kyc-admin", about = "Create tenants and API keys; verify evidence bundles")]
+#[command(
+    name = "kyc-admin",
+    about = "Create tenants and API keys; verify evidence bundles; create an emulator store"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -31,6 +34,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "test")]
         mode: KeyMode,
     },
+    /// Create the table and the documents bucket on an AWS emulator (KYC_DYNAMODB_ENDPOINT and
+    /// KYC_S3_ENDPOINT set), to run the dev server on the AWS adapters locally.
+    CreateStore,
     /// Check an evidence bundle's signature with this deployment's secret
     /// (`KYC_IDEMPOTENCY_SECRET`, or the dev server's local one). Takes the bundle, or the whole
     /// answer of `GET /v1/sessions/{id}/evidence`; exits 1 when it does not verify.
@@ -54,6 +60,10 @@ async fn main() -> anyhow::Result<()> {
     let output = match cli.command {
         // Verifying needs the secret only, not the store.
         Command::VerifyEvidence { file } => return verify_evidence(&config, &file),
+        Command::CreateStore => {
+            kyc_runtime::create_emulator_store(&config).await?;
+            json!({ "table": "created", "bucket": "created" })
+        }
         Command::CreateTenant { name } => {
             let tenant = services(&config).await?.create_tenant(&name).await?;
             json!({ "tenant_id": tenant.tenant_id, "name": tenant.name, "created_at": tenant.created_at })

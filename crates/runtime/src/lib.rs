@@ -125,6 +125,28 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     })
 }
 
+/// Creates the single table and the documents bucket on an AWS emulator (the configured endpoint
+/// overrides), for local runs on the AWS adapters; on AWS the template creates both. Refuses to
+/// act without an endpoint override, so it never touches a real account.
+pub async fn create_emulator_store(config: &Config) -> anyhow::Result<()> {
+    let (
+        config::Store::DynamoDb { table, endpoint: Some(dynamodb), .. },
+        config::BlobStore::S3 { bucket, endpoint: Some(s3) },
+    ) = (&config.store, &config.blobs)
+    else {
+        anyhow::bail!("create-store is for emulators: set KYC_STORE=dynamodb with KYC_DYNAMODB_ENDPOINT and KYC_BLOBS=s3 with KYC_S3_ENDPOINT");
+    };
+    let aws = AWS.get().await;
+    kyc_aws::create_table(&kyc_aws::dynamodb_client(aws, Some(dynamodb)), table).await?;
+    kyc_aws::s3_client(aws, Some(s3))
+        .create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .context("creating the bucket")?;
+    Ok(())
+}
+
 /// The deployment's table and document store, for the jobs that work on them without the
 /// services (the sanctions list refresh).
 pub async fn storage(config: &Config) -> anyhow::Result<(Arc<dyn Table>, Arc<dyn Blobs>)> {

@@ -109,9 +109,10 @@ fn routes_of_template(text: &str) -> BTreeMap<String, Vec<Route>> {
 
 // ---- the routers' own description ------------------------------------------------------------
 
-/// The routes a group serves: the operations of its OpenAPI description (each handler's
-/// `#[utoipa::path]` registers the axum route it describes), and the tenant group's
-/// `/openapi.json`. A route file may add no other route, so none escapes this list.
+/// The routes a group serves: the operations of its OpenAPI description (`route_group!` builds
+/// the served routes and the description from one list of handlers, each route read from its
+/// handler's `#[utoipa::path]`), and the tenant group's `/openapi.json`. A route file may add no
+/// other route, so none escapes this list.
 fn declared_routes(group: &str) -> Vec<Route> {
     let source = repo_file(&format!("crates/http/src/routes/{group}.rs"));
     let extra: &[&str] = if group == "tenant" { &["crate::openapi::DOCUMENT_PATH"] } else { &[] };

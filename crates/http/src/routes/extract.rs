@@ -9,18 +9,13 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Router;
 use kyc_core::services::{ExtractRequest, ExtractionView};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// `POST /public/sessions/{access_token}/extract`.
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed()
 }
 
-/// The route with its description.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(extract))
-}
+route_group!([extract]);
 
 /// Reads a confirmed identity document (OCR and MRZ); the answer is what the end user confirms.
 #[utoipa::path(post, path = "/public/sessions/{access_token}/extract", tag = "public",

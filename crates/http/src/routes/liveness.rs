@@ -9,18 +9,13 @@ use crate::AppState;
 use axum::extract::State;
 use axum::Router;
 use kyc_core::services::{CompleteLiveness, LivenessCompleted, LivenessStarted, StartLiveness};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// `POST …/liveness/start` and `POST …/liveness/complete`.
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed()
 }
 
-/// The routes with their description.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(start)).routes(routes!(complete))
-}
+route_group!([start, complete]);
 
 /// Starts a face liveness attempt (a provider session, or the sandbox in test mode).
 #[utoipa::path(post, path = "/public/sessions/{access_token}/liveness/start", tag = "public",

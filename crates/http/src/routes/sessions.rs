@@ -13,21 +13,13 @@ use kyc_core::domain::form::FormData;
 use kyc_core::services::{PublicSessionState, PublicWorkflow, StepCompleted};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Session state, workflow definition and step completion.
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed()
 }
 
-/// The routes with their description.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(session_state))
-        .routes(routes!(workflow))
-        .routes(routes!(complete_step))
-}
+route_group!([session_state, workflow, complete_step]);
 
 /// Completes a step, with the form's answers for a `form_fill` step.
 #[derive(Deserialize, ToSchema)]

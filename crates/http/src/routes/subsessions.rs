@@ -13,18 +13,13 @@ use kyc_core::services::{
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Create, list, regenerate the link of, and delete subsessions.
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed()
 }
 
-/// The routes with their description.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(regenerate)).routes(routes!(remove))
-}
+route_group!([list, create, regenerate, remove]);
 
 /// Which subsessions to list.
 #[derive(Deserialize, IntoParams)]

@@ -27,42 +27,45 @@ use kyc_core::services::{
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{schema::Schema, Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// Workflows and sessions of the calling tenant.
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed().route(crate::openapi::DOCUMENT_PATH, axum::routing::get(crate::openapi::serve_document))
 }
 
-/// The routes with their description, and the document itself.
-pub fn api() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(create_workflow, list_workflows))
-        .routes(routes!(get_workflow, update_workflow))
-        .routes(routes!(create_workflow_version))
-        .routes(routes!(create_session, list_sessions))
-        .routes(routes!(get_session))
-        .routes(routes!(request_corrections))
-        .routes(routes!(cancel_session))
-        .routes(routes!(review_session))
-        .routes(routes!(resubmit_step))
-        .routes(routes!(redact_session))
-        .routes(routes!(rescreen_session))
-        .routes(routes!(session_evidence))
-        .routes(routes!(extract_document))
-        .routes(routes!(get_tenant, update_tenant))
-        .routes(routes!(create_api_key, list_api_keys))
-        .routes(routes!(revoke_api_key))
-        .routes(routes!(roll_api_key))
-        .routes(routes!(create_endpoint, list_endpoints))
-        .routes(routes!(get_endpoint, update_endpoint, delete_endpoint))
-        .routes(routes!(rotate_secret))
-        .routes(routes!(test_endpoint))
-        .routes(routes!(list_deliveries))
-        .routes(routes!(retry_delivery))
-        .route(crate::openapi::DOCUMENT_PATH, axum::routing::get(crate::openapi::serve_document))
-}
+route_group!([
+    create_workflow,
+    list_workflows,
+    get_workflow,
+    update_workflow,
+    create_workflow_version,
+    create_session,
+    list_sessions,
+    get_session,
+    request_corrections,
+    cancel_session,
+    review_session,
+    resubmit_step,
+    redact_session,
+    rescreen_session,
+    session_evidence,
+    extract_document,
+    get_tenant,
+    update_tenant,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    roll_api_key,
+    create_endpoint,
+    list_endpoints,
+    get_endpoint,
+    update_endpoint,
+    delete_endpoint,
+    rotate_secret,
+    test_endpoint,
+    list_deliveries,
+    retry_delivery,
+]);
 
 #[derive(Serialize, ToSchema)]
 struct WorkflowCreated {

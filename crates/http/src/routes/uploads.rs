@@ -15,25 +15,16 @@ use kyc_core::services::{
     Base64Upload, ConfirmUpload, DocumentUploaded, FileUpload, InitUpload, UploadConfirmed, UploadInitialized,
 };
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 /// API Gateway's payload limit: the legacy endpoints take bodies up to this size.
 pub const LEGACY_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 /// Upload init/confirm and the base64 upload (with its `/documents` alias).
 pub fn router() -> Router<AppState> {
-    api().split_for_parts().0
+    routed()
 }
 
-/// The routes with their description.
-pub fn api() -> OpenApiRouter<AppState> {
-    let legacy = OpenApiRouter::new()
-        .routes(routes!(upload_base64))
-        .routes(routes!(upload_base64_documents))
-        .layer(DefaultBodyLimit::max(LEGACY_BODY_LIMIT));
-    OpenApiRouter::new().routes(routes!(init)).routes(routes!(confirm)).merge(legacy)
-}
+route_group!([init, confirm], [upload_base64, upload_base64_documents] with DefaultBodyLimit::max(LEGACY_BODY_LIMIT));
 
 /// Starts a presigned upload: a pending document and the URL to PUT its bytes to.
 #[utoipa::path(post, path = "/public/sessions/{access_token}/upload/init", tag = "public",
