@@ -6,9 +6,11 @@ use crate::error::ErrorBody;
 use crate::routes;
 use crate::AppState;
 use axum::response::IntoResponse;
+use std::collections::BTreeMap;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
-use utoipa::openapi::{schema::Schema, RefOr};
+use utoipa::openapi::{schema::Schema, ContentBuilder, Ref, RefOr};
 use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -206,59 +208,53 @@ pub(crate) fn extended<T: PartialSchema>(
     schema
 }
 
+/// The error answers of a set of routes: each status with what it means there, all with the
+/// error envelope.
+fn error_answers(answers: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    answers
+        .iter()
+        .map(|&(status, meaning)| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            let answer = ResponseBuilder::new().description(meaning).content("application/json", content);
+            (status.to_string(), answer.build().into())
+        })
+        .collect()
+}
+
 /// The errors any public route may answer.
-#[derive(IntoResponses)]
-#[allow(dead_code)] // Documentation only: handlers answer with `ApiError`.
-pub enum PublicErrors {
-    /// `VALIDATION_ERROR`: the request is malformed or breaks a rule of the workflow.
-    #[response(status = 400)]
-    BadRequest(ErrorBody),
-    /// `FORBIDDEN`: an earlier step must be completed first.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// `NOT_FOUND`: the access token is unknown or expired, or the resource does not exist.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// `CONFLICT` and other stable codes: the session's state does not allow this now.
-    #[response(status = 409)]
-    Conflict(ErrorBody),
-    /// `PAYLOAD_TOO_LARGE`: the body exceeds the route's limit.
-    #[response(status = 413)]
-    TooLarge(ErrorBody),
-    /// A stable code naming the state that refuses the request (e.g. `SESSION_NOT_ACTIVE`).
-    #[response(status = 422)]
-    WrongState(ErrorBody),
-    /// A provider (OCR, liveness) failed; retry later.
-    #[response(status = 502)]
-    Upstream(ErrorBody),
+pub struct PublicErrors;
+
+impl IntoResponses for PublicErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        error_answers(&[
+            (400, "`VALIDATION_ERROR`: the request is malformed or breaks a rule of the workflow."),
+            (403, "`FORBIDDEN`: an earlier step must be completed first."),
+            (404, "`NOT_FOUND`: the access token is unknown or expired, or the resource does not exist."),
+            (409, "`CONFLICT` and other stable codes: the session's state does not allow this now."),
+            (413, "`PAYLOAD_TOO_LARGE`: the body exceeds the route's limit."),
+            (422, "A stable code naming the state that refuses the request (e.g. `SESSION_NOT_ACTIVE`)."),
+            (502, "A provider (OCR, liveness) failed; retry later."),
+        ])
+    }
 }
 
 /// The errors any tenant route may answer.
-#[derive(IntoResponses)]
-#[allow(dead_code)] // Documentation only: handlers answer with `ApiError`.
-pub enum TenantErrors {
-    /// `VALIDATION_ERROR`: the request is malformed or invalid.
-    #[response(status = 400)]
-    BadRequest(ErrorBody),
-    /// `UNAUTHORIZED`: no API key, or an unknown, revoked or expired one.
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// `FORBIDDEN`: the key may not do this (e.g. a test key on live data).
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// `NOT_FOUND`: no such resource for this tenant.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// `CONFLICT`, `ALREADY_REVIEWED`, `IDEMPOTENCY_IN_PROGRESS`, …: the current state refuses it.
-    #[response(status = 409)]
-    Conflict(ErrorBody),
-    /// `PAYLOAD_TOO_LARGE`: the body exceeds the route's limit.
-    #[response(status = 413)]
-    TooLarge(ErrorBody),
-    /// `NOT_REVIEWABLE`, `IDEMPOTENCY_CONFLICT`, …: a stable code naming what refuses it.
-    #[response(status = 422)]
-    WrongState(ErrorBody),
-    /// A provider (OCR) failed; retry later.
-    #[response(status = 502)]
-    Upstream(ErrorBody),
+pub struct TenantErrors;
+
+impl IntoResponses for TenantErrors {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        error_answers(&[
+            (400, "`VALIDATION_ERROR`: the request is malformed or invalid."),
+            (401, "`UNAUTHORIZED`: no API key, or an unknown, revoked or expired one."),
+            (403, "`FORBIDDEN`: the key may not do this (e.g. a test key on live data)."),
+            (404, "`NOT_FOUND`: no such resource for this tenant."),
+            (
+                409,
+                "`CONFLICT`, `ALREADY_REVIEWED`, `IDEMPOTENCY_IN_PROGRESS`, …: the current state refuses it.",
+            ),
+            (413, "`PAYLOAD_TOO_LARGE`: the body exceeds the route's limit."),
+            (422, "`NOT_REVIEWABLE`, `IDEMPOTENCY_CONFLICT`, …: a stable code naming what refuses it."),
+            (502, "A provider (OCR) failed; retry later."),
+        ])
+    }
 }
