@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
 use kyc_core::domain::extraction::Extraction;
 use kyc_core::domain::idempotency::SealingKey;
 use kyc_core::domain::secrets::Mode;
@@ -405,21 +404,7 @@ impl MeteredApp {
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         record(&self.meter, |m| *m.api_requests.entry(function_of(path)).or_default() += 1);
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(key) = key {
-            request = request.header("authorization", format!("Bearer {key}"));
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        kyc_testkit::call_json(&self.router, method, path, key, body).await
     }
 
     /// A call that must answer 200 or 201; returns its `data`.

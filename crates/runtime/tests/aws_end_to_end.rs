@@ -30,21 +30,8 @@ impl Api {
         tenant: bool,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if tenant {
-            request = request.header("authorization", format!("Bearer {}", self.key));
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).expect("a JSON answer"))
+        let key = tenant.then_some(self.key.as_str());
+        kyc_testkit::call_json(&self.router, method, uri, key, body).await
     }
 }
 

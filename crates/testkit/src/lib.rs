@@ -20,6 +20,7 @@ pub use failing_blobs::FailingBlobs;
 pub use failing_table::FailingTable;
 pub use fixtures::png;
 pub use manual_clock::ManualClock;
+pub use router_call::call_json;
 pub use scripted_liveness::ScriptedLiveness;
 pub use scripted_webhooks::ScriptedWebhooks;
 
@@ -225,5 +226,6 @@ mod failing_table;
 mod fixtures;
 
 mod manual_clock;
+mod router_call;
 mod scripted_liveness;
 mod scripted_webhooks;
