@@ -50,9 +50,8 @@ impl PublishedScreener {
         }
         let fresh = self.refreshed(loaded.as_ref()).await;
         match (fresh, loaded.as_mut()) {
-            (Ok(Some(next)), _) => {
-                let screener = Arc::clone(&next.screener);
-                *loaded = Some(Loaded { checked_at: now, ..next });
+            (Ok(Some((version, screener))), _) => {
+                *loaded = Some(Loaded { version, screener: Arc::clone(&screener), checked_at: now });
                 Ok(screener)
             }
             (Ok(None), Some(current)) => {
@@ -71,8 +70,12 @@ impl PublishedScreener {
         }
     }
 
-    /// A newly loaded index when the pointer names another version than `loaded`'s.
-    async fn refreshed(&self, loaded: Option<&Loaded>) -> anyhow::Result<Option<Loaded>> {
+    /// The version and screener of a newly loaded index, when the pointer names another version
+    /// than `loaded`'s.
+    async fn refreshed(
+        &self,
+        loaded: Option<&Loaded>,
+    ) -> anyhow::Result<Option<(String, Arc<IndexScreener>)>> {
         let Some(pointer) = self.store.current().await? else { return Ok(None) };
         if loaded.is_some_and(|l| l.version == pointer.version) {
             return Ok(None);
@@ -80,11 +83,7 @@ impl PublishedScreener {
         let index = self.store.load(&pointer).await?;
         tracing::info!(version = %pointer.version, entries = index.entries().len(), "sanctions index loaded");
         let screener = IndexScreener::new(index, pointer.version.clone(), self.threshold);
-        Ok(Some(Loaded {
-            version: pointer.version,
-            screener: Arc::new(screener),
-            checked_at: self.clock.now(),
-        }))
+        Ok(Some((pointer.version, Arc::new(screener))))
     }
 }
 
