@@ -18,6 +18,7 @@ pub use counting::{CountingTable, RoundTrips};
 pub use counting_extractor::CountingExtractor;
 pub use failing_blobs::FailingBlobs;
 pub use failing_table::FailingTable;
+pub use file_server::FileServer;
 pub use fixtures::png;
 pub use manual_clock::ManualClock;
 pub use router_call::call_json;
@@ -223,6 +224,7 @@ mod counting;
 mod counting_extractor;
 mod failing_blobs;
 mod failing_table;
+mod file_server;
 mod fixtures;
 
 mod manual_clock;

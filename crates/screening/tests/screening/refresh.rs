@@ -3,10 +3,7 @@
 //! followed by the lazy screener.
 
 use crate::helpers::fixture;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
 use kyc_core::domain::screening::ScreeningIndexPointer;
 use kyc_core::domain::time::Timestamp;
 use kyc_core::ports::screener::{Screener, ScreeningSubject};
@@ -19,21 +16,12 @@ use kyc_screening::published::PublishedScreener;
 use kyc_screening::source::ListId;
 use kyc_screening::store::{IndexStore, Publication};
 use kyc_screening::update::{update_lists, ListUrl, UpdateError};
-use kyc_testkit::ManualClock;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use kyc_testkit::{FileServer, ManualClock};
+use std::sync::Arc;
 use std::time::Duration;
 
-/// What the list server answers for each file name: a status and a body.
-type Files = Arc<Mutex<HashMap<String, (StatusCode, Vec<u8>)>>>;
-
-async fn serve_file(State(files): State<Files>, Path(name): Path<String>) -> (StatusCode, Vec<u8>) {
-    files.lock().unwrap().get(&name).cloned().unwrap_or((StatusCode::NOT_FOUND, Vec::new()))
-}
-
 struct Harness {
-    files: Files,
-    base: String,
+    lists: FileServer,
     store: IndexStore,
     blobs: Arc<FsBlobs>,
     clock: Arc<ManualClock>,
@@ -43,31 +31,27 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Self {
-        let files: Files = Arc::default();
-        let app = Router::new().route("/lists/{name}", get(serve_file)).with_state(Arc::clone(&files));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}/lists", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let lists = FileServer::start().await;
         let dir = tempfile::tempdir().unwrap();
         let table: Arc<dyn Table> = Arc::new(SqliteTable::open(dir.path().join("kyc.db")).unwrap());
         let blobs = Arc::new(FsBlobs::open(dir.path().join("blobs"), "http://127.0.0.1:1").unwrap());
         let store = IndexStore::new(table, Arc::clone(&blobs) as Arc<dyn Blobs>);
         let clock = Arc::new(ManualClock::new(time::macros::datetime!(2026-12-02 06:00 UTC)));
         let downloader = HttpDownloader::new(10 * 1024 * 1024, Duration::from_secs(10));
-        let harness = Harness { files, base, store, blobs, clock, downloader, _dir: dir };
+        let harness = Harness { lists, store, blobs, clock, downloader, _dir: dir };
         harness.serve("sdn.xml", StatusCode::OK, fixture(ListId::OfacSdn));
         harness.serve("consolidated.xml", StatusCode::OK, fixture(ListId::UnConsolidated));
         harness
     }
 
     fn serve(&self, name: &str, status: StatusCode, body: Vec<u8>) {
-        self.files.lock().unwrap().insert(name.to_owned(), (status, body));
+        self.lists.serve(name, status, body);
     }
 
     fn lists(&self) -> Vec<ListUrl> {
         vec![
-            ListUrl { list: ListId::OfacSdn, url: format!("{}/sdn.xml", self.base) },
-            ListUrl { list: ListId::UnConsolidated, url: format!("{}/consolidated.xml", self.base) },
+            ListUrl { list: ListId::OfacSdn, url: self.lists.url("sdn.xml") },
+            ListUrl { list: ListId::UnConsolidated, url: self.lists.url("consolidated.xml") },
         ]
     }
 
