@@ -45,10 +45,6 @@ async fn api_configured_with(extra: &[(&str, String)]) -> Option<(Api, kyc_runti
     let dynamodb = emulator::endpoint(emulator::DYNAMODB_ENDPOINT_VAR)?;
     let s3 = emulator::endpoint(emulator::S3_ENDPOINT_VAR)?;
     let name = format!("kyc-e2e-{}", uuid::Uuid::new_v4());
-    let aws = kyc_aws::load_sdk_config().await;
-    kyc_aws::create_table(&kyc_aws::dynamodb_client(&aws, Some(&dynamodb)), &name).await.unwrap();
-    kyc_aws::s3_client(&aws, Some(&s3)).create_bucket().bucket(&name).send().await.unwrap();
-
     let vars = [
         ("KYC_STORE", "dynamodb"),
         ("KYC_TABLE_NAME", name.as_str()),
@@ -65,6 +61,7 @@ async fn api_configured_with(extra: &[(&str, String)]) -> Option<(Api, kyc_runti
         vars.into_iter().chain(extra).find(|(name, _)| *name == var).map(|(_, value)| value.to_string())
     })
     .unwrap();
+    kyc_runtime::create_emulator_store(&config).await.unwrap();
     let services = kyc_runtime::services(&config).await.unwrap();
     let tenant = services.create_tenant("End to end").await.unwrap();
     let key = services.create_api_key(&tenant.tenant_id, Mode::Test).await.unwrap();
@@ -77,20 +74,17 @@ async fn api_configured_with(extra: &[(&str, String)]) -> Option<(Api, kyc_runti
 /// a session's end user against that index.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_refreshed_lists_are_published_to_dynamodb_and_s3_and_screened_against() {
-    use axum::routing::get;
     use kyc_screening::store::Publication;
-    let fixtures = format!("{}/../screening/fixtures", env!("CARGO_MANIFEST_DIR"));
-    let lists = axum::Router::new().route(
-        "/{file}",
-        get(move |axum::extract::Path(file): axum::extract::Path<String>| {
-            let path = format!("{fixtures}/{file}");
-            async move { std::fs::read(path).map_err(|_| StatusCode::NOT_FOUND) }
-        }),
+    let lists = kyc_testkit::FileServer::start().await;
+    for name in ["ofac_sdn.xml", "un_consolidated.xml"] {
+        let path = format!("{}/../screening/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        lists.serve(name, StatusCode::OK, std::fs::read(path).unwrap());
+    }
+    let urls = format!(
+        "ofac_sdn={},un_consolidated={}",
+        lists.url("ofac_sdn.xml"),
+        lists.url("un_consolidated.xml")
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, lists).await.unwrap() });
-    let urls = format!("ofac_sdn={base}/ofac_sdn.xml,un_consolidated={base}/un_consolidated.xml");
     let Some((api, config)) = api_configured_with(&[("KYC_SCREENING_LISTS", urls)]).await else { return };
 
     let Publication::New(pointer) = kyc_runtime::screening::refresh_lists(&config).await.unwrap() else {
